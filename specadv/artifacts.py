@@ -1,0 +1,179 @@
+"""The artifact store: atomic files under a run folder, keyed by the settings that made them.
+
+Every artifact is written to a temporary name in its final folder and renamed
+into place (``os.replace`` is atomic on POSIX), so a reader never sees a partial
+file. A cache entry is a folder ``<run>/<stage>/<key>/`` whose ``manifest.json``
+is written last and records the settings and the code version: an entry
+without a manifest is incomplete (an interrupted run) and is recomputed; an
+entry whose manifest does not match the requested settings is never reused.
+Nothing is unpickled: arrays are ``.npy`` (``allow_pickle=False``), metadata
+JSON, checkpoints torch state dicts loaded with ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from specadv import __version__
+
+# Bump when a stage's output changes meaning, so old caches are recomputed.
+CODE_VERSION = f"{__version__}+cache1"
+
+__all__ = ["CODE_VERSION", "ArtifactError", "atomic_path", "save_json", "load_json",
+           "save_npy", "load_npy", "open_npy_for_writing", "settings_key", "Entry", "Store"]
+
+
+class ArtifactError(RuntimeError):
+    """An artifact that cannot be written or read; the message names the path."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: os.PathLike | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ArtifactError(f"{path.parent}: cannot write here ({exc.strerror}); choose a "
+                            "writable run folder") from None
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_json(path, obj: Any) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=_json_default))
+    return Path(path)
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def load_json(path) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing") from None
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path}: corrupt JSON ({exc}); delete it to recompute") from None
+
+
+def save_npy(path, array: np.ndarray) -> Path:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, np.asarray(array), allow_pickle=False)
+    return Path(path)
+
+
+def load_npy(path, mmap: bool = False) -> np.ndarray:
+    path = Path(path)
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing") from None
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: unreadable array ({exc}); delete it to recompute") from None
+
+
+@contextlib.contextmanager
+def open_npy_for_writing(path, shape: tuple[int, ...], dtype) -> Iterator[np.memmap]:
+    """A writable memory-mapped ``.npy`` filled in place, renamed into ``path`` when complete.
+
+    For arrays larger than memory (a GTZAN-sized STFT feature set is ~4.6 GB in float16).
+    """
+    with atomic_path(path) as tmp:
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=tuple(shape))
+        yield arr
+        arr.flush()
+        del arr
+
+
+def settings_key(settings: dict) -> str:
+    """A short, stable hash of JSON-able settings (and the code version)."""
+    blob = json.dumps({"settings": settings, "code": CODE_VERSION}, sort_keys=True,
+                      default=_json_default)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Entry:
+    """One cache entry: a folder of files plus a manifest written last."""
+
+    def __init__(self, folder: Path, settings: dict):
+        self.folder = folder
+        self.settings = settings
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / "manifest.json"
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def is_complete(self) -> bool:
+        if not self.manifest_path.is_file():
+            return False
+        try:
+            manifest = load_json(self.manifest_path)
+        except ArtifactError:
+            return False
+        same = json.loads(json.dumps(self.settings, sort_keys=True, default=_json_default))
+        return manifest.get("settings") == same and manifest.get("code") == CODE_VERSION
+
+    def commit(self, **info) -> None:
+        """Mark the entry complete (call after every file of it is written)."""
+        save_json(self.manifest_path, {"settings": self.settings, "code": CODE_VERSION, **info})
+
+    def info(self) -> dict:
+        return load_json(self.manifest_path)
+
+    def reset(self) -> None:
+        """Remove an incomplete or stale entry before recomputing it."""
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+
+class Store:
+    """Cache entries of one run folder: ``<root>/<stage>/<key>/``."""
+
+    def __init__(self, root: os.PathLike | str):
+        self.root = Path(root).resolve()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ArtifactError(f"{self.root}: the run folder cannot be written "
+                                f"({exc.strerror}); choose another with --runs") from None
+
+    def entry(self, stage: str, settings: dict) -> Entry:
+        if "/" in stage or stage.startswith("."):
+            raise ArtifactError(f"invalid stage name {stage!r}")
+        folder = self.root / stage / settings_key(settings)
+        return Entry(folder, settings)

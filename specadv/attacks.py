@@ -1,0 +1,512 @@
+"""L-infinity attacks on a classifier's dB-spectrogram input: FGSM, BIM, PGD, random sign.
+
+Each attack is a function of ``(model, x, y, eps, ...)`` returning the perturbed
+input, as in cleverhans 4 and foolbox 3, batched over the leading dimension and
+in the model's own input domain: dB spectrograms ``(batch, F, T)`` are passed
+to the model as they are, and ``eps``, ``step`` and ``clip`` are in dB.
+
+SPEC's values are the defaults: ``eps=0.3`` dB for FGSM and BIM, BIM with
+``step=0.1`` dB and ``iters=10``. Like the authors (cleverhans ``generate_np``
+with no labels and no clip range), the default labels are the model's own
+predictions on the clean input (``y=None``, which avoids label leaking) and the
+result is not clipped (``clip=None``). Give ``y`` to attack the true labels and
+``clip=(-80.0, 0.0)`` to keep the dB values inside the feature's range.
+
+Common behaviour of :func:`fgsm`, :func:`bim` and :func:`pgd`:
+
+- the model is put in eval mode for the attack (dropout off, BatchNorm on its
+  running statistics, which are not updated) and every submodule is given back
+  its own training flag afterwards, also when the attack raises;
+- the gradient is taken with respect to the input only
+  (``torch.autograd.grad``): no parameter's ``.grad`` is touched and
+  ``requires_grad`` of the parameters is left as it is;
+- the loss is the cross-entropy of the logits *summed* over the batch, so a
+  segment's gradient does not depend on which other segments share its batch:
+  the result is the same for any ``batch_size`` (up to float rounding);
+- the computation runs on the model's device; the result has the input's type
+  (``torch.Tensor`` or ``numpy.ndarray``, e.g. a memmap of features), dtype and
+  device. ``batch_size`` cuts a large input into chunks that go to the device
+  one at a time.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+EPS_DB = 0.3
+BIM_STEP_DB = 0.1
+BIM_ITERS = 10
+
+ATTACKS = ("fgsm", "bim", "pgd", "random_sign")
+CLIP_DB = (-80.0, 0.0)  # the range of a top_db=80, ref=max dB feature
+
+__all__ = [
+    "EPS_DB", "BIM_STEP_DB", "BIM_ITERS", "ATTACKS",
+    "fgsm", "bim", "pgd", "random_sign",
+    "predicted_labels", "cross_entropy_sum", "eval_mode",
+    "AttackResult", "attack", "attack_params", "CLIP_DB",
+]
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def cross_entropy_sum(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Softmax cross-entropy of ``logits (batch, n_classes)`` against ``y (batch,)``, summed."""
+    return F.cross_entropy(logits, y, reduction="sum")
+
+
+# --------------------------------------------------------------------------- helpers
+
+@contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Put ``model`` in eval mode; give every submodule back its own training flag on exit."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _model_device_dtype(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.device, torch.dtype]:
+    for t in list(model.parameters()) + list(model.buffers()):
+        if torch.is_floating_point(t):
+            return t.device, t.dtype
+    # a model without floating-point state (e.g. a plain function wrapped in a Module)
+    return x.device, x.dtype
+
+
+def _check_eps(eps: float, name: str = "eps") -> float:
+    eps = float(eps)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 (in dB), got {eps}")
+    return eps
+
+
+def _check_clip(clip) -> tuple[float, float] | None:
+    if clip is None:
+        return None
+    lo, hi = (float(v) for v in clip)
+    if not lo < hi:
+        raise ValueError(f"clip must be (lo, hi) with lo < hi, e.g. (-80.0, 0.0) dB; got {clip}")
+    return lo, hi
+
+
+def _check_float(x: torch.Tensor) -> None:
+    if not torch.is_floating_point(x):
+        raise TypeError(f"the attacked input must be floating point (dB values), got {x.dtype}")
+
+
+def _clamp(x: torch.Tensor, clip: tuple[float, float] | None) -> torch.Tensor:
+    return x if clip is None else x.clamp(clip[0], clip[1])
+
+
+def _project(x: torch.Tensor, x0: torch.Tensor, eps: float,
+             clip: tuple[float, float] | None) -> torch.Tensor:
+    # the same order as foolbox 3: into the eps-ball around x0, then into the bounds
+    return _clamp(x0 + (x - x0).clamp(-eps, eps), clip)
+
+
+def _as_labels(y, n: int, device: torch.device) -> torch.Tensor:
+    y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y, device=device)
+    if y.ndim != 1 or y.shape[0] != n or y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise ValueError(f"y must be integer class labels of shape ({n},), "
+                         f"got dtype {y.dtype} and shape {tuple(y.shape)}")
+    return y.long()
+
+
+def _chunks(n: int, batch_size: int | None) -> Iterator[slice]:
+    if batch_size is not None and int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}")
+    size = n if batch_size is None else int(batch_size)
+    for start in range(0, n, max(size, 1)):
+        yield slice(start, min(start + size, n))
+
+
+def _run_chunked(fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], x, y,
+                 device: torch.device | None, batch_size: int | None):
+    """Apply ``fn(x_chunk, y_chunk)`` on ``device`` chunk by chunk; output like ``x``.
+
+    ``x`` is a tensor or an array (a memmap is read one chunk at a time);
+    ``y`` is ``None`` or labels of length ``len(x)``.
+    """
+    is_numpy = not torch.is_tensor(x)
+    if is_numpy:
+        x = np.asarray(x) if not isinstance(x, np.ndarray) else x
+        if not np.issubdtype(x.dtype, np.floating):
+            raise TypeError(f"the attacked input must be floating point (dB values), got {x.dtype}")
+        out = np.empty(x.shape, dtype=x.dtype)
+    else:
+        _check_float(x)
+        out = torch.empty_like(x)
+    if x.ndim < 1 or x.shape[0] == 0:
+        return out
+    if y is not None:
+        y = _as_labels(y, x.shape[0], torch.device("cpu") if device is None else device)
+    for sl in _chunks(x.shape[0], batch_size):
+        xc = torch.from_numpy(np.ascontiguousarray(x[sl])) if is_numpy else x[sl]
+        xc = xc.to(device if device is not None else xc.device)
+        res = fn(xc, None if y is None else y[sl])
+        if is_numpy:
+            out[sl] = res.detach().cpu().numpy()
+        else:
+            out[sl] = res.detach().to(out.device)
+    return out
+
+
+def _input_grad(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Loss,
+                model_dtype: torch.dtype) -> torch.Tensor:
+    """Gradient of ``loss(model(x), y)`` w.r.t. ``x`` only, in ``x``'s dtype."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        value = loss(model(x.to(model_dtype)), y)
+        (grad,) = torch.autograd.grad(value, x)
+    return grad
+
+
+def predicted_labels(model: torch.nn.Module, x, batch_size: int | None = None):
+    """The model's predicted classes (eval mode), shape ``(batch,)``; the default attack labels.
+
+    Returns a ``torch.long`` tensor on the input's device, or a numpy ``int64``
+    array for a numpy input.
+    """
+    is_numpy = not torch.is_tensor(x)
+    xt = x if not is_numpy else np.asarray(x)
+    n = xt.shape[0]
+    first = xt[:1] if not is_numpy else torch.from_numpy(np.ascontiguousarray(xt[:1]))
+    device, dtype = _model_device_dtype(model, first)
+    out = []
+    with eval_mode(model), torch.no_grad():
+        for sl in _chunks(n, batch_size):
+            xc = xt[sl] if not is_numpy else torch.from_numpy(np.ascontiguousarray(xt[sl]))
+            out.append(model(xc.to(device=device, dtype=dtype)).argmax(dim=-1))
+    pred = torch.cat(out) if out else torch.empty(0, dtype=torch.long, device=device)
+    return pred.cpu().numpy() if is_numpy else pred.to(x.device)
+
+
+def _iterate(model: torch.nn.Module, x, y, *, eps: float, step: float, iters: int,
+             random_start: bool, clip, generator: torch.Generator | None, loss: Loss,
+             batch_size: int | None):
+    """The shared loop of FGSM (one full step), BIM and PGD."""
+    eps, step = _check_eps(eps), _check_eps(step, "step")
+    clip = _check_clip(clip)
+    if int(iters) != iters or iters < 0:
+        raise ValueError(f"iters must be an integer >= 0, got {iters}")
+    iters = int(iters)
+    first = x[:1] if torch.is_tensor(x) else torch.from_numpy(np.ascontiguousarray(np.asarray(x)[:1]))
+    device, model_dtype = _model_device_dtype(model, first)
+
+    def one_chunk(x0: torch.Tensor, yc: torch.Tensor | None) -> torch.Tensor:
+        x0 = x0.detach()
+        if yc is None:
+            with torch.no_grad():
+                yc = model(x0.to(model_dtype)).argmax(dim=-1)
+        if random_start:
+            xa = _clamp(x0 + _uniform_like(x0, eps, generator), clip)
+        else:
+            xa = x0
+        for _ in range(iters):
+            grad = _input_grad(model, xa, yc, loss, model_dtype)
+            xa = _project(xa + step * grad.sign(), x0, eps, clip)
+        return xa
+
+    with eval_mode(model):
+        return _run_chunked(one_chunk, x, y, device, batch_size)
+
+
+def _uniform_like(x: torch.Tensor, eps: float, generator: torch.Generator | None) -> torch.Tensor:
+    gen_device = generator.device if generator is not None else x.device
+    u = torch.rand(x.shape, generator=generator, device=gen_device, dtype=x.dtype)
+    return ((2.0 * u - 1.0) * eps).to(x.device)
+
+
+# --------------------------------------------------------------------------- attacks
+
+def fgsm(model: torch.nn.Module, x, y=None, eps: float = EPS_DB, clip=None,
+         loss: Loss = cross_entropy_sum, batch_size: int | None = None):
+    """Fast Gradient Sign Method: ``x + eps * sign(grad_x loss(model(x), y))``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Differentiable classifier returning logits ``(batch, n_classes)``.
+    x : torch.Tensor or numpy.ndarray, shape (batch, F, T)
+        The model's input (dB spectrograms), passed to the model as it is.
+    y : array-like of int, shape (batch,), optional
+        Labels whose loss is increased. ``None`` (default): the model's own
+        predictions on ``x``.
+    eps : float
+        L-infinity budget in dB (SPEC: 0.3).
+    clip : (float, float), optional
+        Range the result is clipped to, e.g. ``(-80.0, 0.0)`` dB; ``None``
+        (default, as the authors did): unclipped.
+    loss : callable
+        ``loss(logits, y) -> scalar``; default summed softmax cross-entropy.
+    batch_size : int, optional
+        Segments per chunk sent to the model's device; ``None``: all at once.
+
+    Returns
+    -------
+    x_adv : same type, dtype, shape and device as ``x``
+
+    See Also
+    --------
+    bim, pgd, random_sign, attack
+
+    Examples
+    --------
+    >>> x_adv = fgsm(model, mel_db, eps=0.3)            # doctest: +SKIP
+    >>> (x_adv - mel_db).abs().max()  # 0.3 dB           # doctest: +SKIP
+    """
+    return _iterate(model, x, y, eps=eps, step=eps, iters=1, random_start=False, clip=clip,
+                    generator=None, loss=loss, batch_size=batch_size)
+
+
+def bim(model: torch.nn.Module, x, y=None, eps: float = EPS_DB, step: float = BIM_STEP_DB,
+        iters: int = BIM_ITERS, clip=None, loss: Loss = cross_entropy_sum,
+        batch_size: int | None = None):
+    """Basic Iterative Method: ``iters`` FGSM steps of ``step`` dB, each projected into the eps-ball.
+
+    After each step ``x_adv = clip(x + clamp(x_adv - x, -eps, eps))``, the order
+    of foolbox 3's ``LinfBasicIterativeAttack``; the labels are fixed at the
+    start (``y=None``: the predictions on the clean ``x``).
+
+    Parameters
+    ----------
+    model, x, y, clip, loss, batch_size
+        As in :func:`fgsm`.
+    eps : float
+        L-infinity radius in dB around ``x`` (SPEC: 0.3).
+    step : float
+        Size of each signed-gradient step in dB (SPEC: 0.1).
+    iters : int
+        Number of steps (SPEC: 10).
+
+    Returns
+    -------
+    x_adv : same type, dtype, shape and device as ``x``; ``|x_adv - x| <= eps``.
+    """
+    return _iterate(model, x, y, eps=eps, step=step, iters=iters, random_start=False, clip=clip,
+                    generator=None, loss=loss, batch_size=batch_size)
+
+
+def pgd(model: torch.nn.Module, x, y=None, eps: float = EPS_DB, step: float = BIM_STEP_DB,
+        iters: int = BIM_ITERS, random_start: bool = True, clip=None,
+        generator: torch.Generator | None = None, loss: Loss = cross_entropy_sum,
+        batch_size: int | None = None):
+    """Projected Gradient Descent (Madry et al.): BIM from a uniform random start in the eps-ball.
+
+    Parameters
+    ----------
+    model, x, y, eps, step, iters, clip, loss, batch_size
+        As in :func:`bim`.
+    random_start : bool
+        Start from ``x + U(-eps, eps)`` (clipped); ``False`` makes this :func:`bim`.
+    generator : torch.Generator, optional
+        Source of the random start, for reproducible results. The noise is
+        drawn chunk by chunk, so it depends on ``batch_size``.
+
+    Returns
+    -------
+    x_adv : same type, dtype, shape and device as ``x``; ``|x_adv - x| <= eps``.
+    """
+    return _iterate(model, x, y, eps=eps, step=step, iters=iters, random_start=random_start,
+                    clip=clip, generator=generator, loss=loss, batch_size=batch_size)
+
+
+def random_sign(x, eps: float = EPS_DB, clip=None, generator: torch.Generator | None = None):
+    """``x + eps * s`` with an independent random sign ``s = ±1`` per element.
+
+    The noise control of the same L-infinity budget as FGSM: every element moves
+    by exactly ``eps`` dB (before ``clip``), like an FGSM perturbation but with
+    no gradient information.
+
+    Parameters
+    ----------
+    x : torch.Tensor or numpy.ndarray
+        Any shape, floating point (dB values).
+    eps : float
+        Magnitude in dB of the change of each element.
+    clip : (float, float), optional
+        Range the result is clipped to; ``None``: unclipped.
+    generator : torch.Generator, optional
+        Source of the signs, for reproducible results (the signs are drawn on
+        the generator's device).
+
+    Returns
+    -------
+    x_noisy : same type, dtype, shape and device as ``x``
+    """
+    eps, clip = _check_eps(eps), _check_clip(clip)
+    is_numpy = not torch.is_tensor(x)
+    xt = torch.from_numpy(np.ascontiguousarray(np.asarray(x))) if is_numpy else x
+    _check_float(xt)
+    gen_device = generator.device if generator is not None else xt.device
+    bits = torch.randint(0, 2, xt.shape, generator=generator, device=gen_device)
+    signs = (2 * bits - 1).to(device=xt.device, dtype=xt.dtype)
+    out = _clamp(xt + eps * signs, clip)
+    return out.numpy() if is_numpy else out
+
+
+# --------------------------------------------------------------------------- with a record
+
+@dataclass(frozen=True)
+class AttackResult:
+    """An adversarial (or noise-control) input and what was done to make it.
+
+    Attributes
+    ----------
+    x_adv : torch.Tensor or numpy.ndarray
+        The perturbed input, like the attacked ``x``.
+    name : str
+        ``"fgsm"``, ``"bim"``, ``"pgd"`` or ``"random_sign"``.
+    eps, step : float
+        Budget and step in dB (``step`` is ``eps`` for FGSM, ``None`` for random sign).
+    iters : int
+        Gradient steps (1 for FGSM, 0 for random sign).
+    labels : str or None
+        ``"predicted"`` (the model's predictions on the clean input, the
+        authors' setting), ``"true"``, or ``None`` for random sign.
+    clip : (float, float) or None
+        Range the result was clipped to, ``None`` if unclipped.
+    random_start : bool
+        Whether PGD started from a random point of the ball.
+    seed : int or None
+        Seed of the generator of PGD's start or of the random signs.
+    y : torch.Tensor or numpy.ndarray or None
+        The labels whose loss was increased, shape ``(batch,)``.
+    """
+
+    x_adv: object = field(repr=False)
+    name: str
+    eps: float
+    step: float | None
+    iters: int
+    labels: str | None
+    clip: tuple[float, float] | None
+    random_start: bool = False
+    seed: int | None = None
+    y: object = field(default=None, repr=False)
+
+    def record(self) -> dict:
+        """The settings as a plain dict (no arrays), for a results table or a JSON file."""
+        d = asdict(self)
+        del d["x_adv"], d["y"]
+        d["clip"] = None if self.clip is None else list(self.clip)
+        return d
+
+
+def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
+           labels: str = "predicted", y_true=None, batch_size: int | None = None) -> AttackResult:
+    """Run the attack ``name`` with ``params`` and return the result with a record of the settings.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The attacked classifier (unused by ``"random_sign"``).
+    x : torch.Tensor or numpy.ndarray, shape (batch, F, T)
+        Clean input in dB.
+    name : {"fgsm", "bim", "pgd", "random_sign"}
+    params : dict, optional
+        Keyword settings of the attack: ``eps``, ``step``, ``iters``, ``clip``
+        (a range, or ``True`` for :data:`CLIP_DB`), ``random_start`` and
+        ``seed`` (PGD, random sign) where they apply; missing ones take SPEC's
+        defaults. :func:`attack_params` reads them from a profile.
+    labels : {"predicted", "true"}
+        ``"predicted"``: the model's own predictions on ``x`` (the authors'
+        setting); ``"true"``: ``y_true``.
+    y_true : array-like of int, shape (batch,), optional
+        True labels, required when ``labels="true"``.
+    batch_size : int, optional
+        Segments per chunk on the model's device.
+
+    Returns
+    -------
+    AttackResult
+    """
+    name = name.lower()
+    if name not in ATTACKS:
+        raise ValueError(f"unknown attack {name!r}; choose one of {ATTACKS}")
+    params = dict(params or {})
+    eps = float(params.pop("eps", EPS_DB))
+    clip = params.pop("clip", None)
+    if isinstance(clip, bool):  # a profile's on/off switch
+        clip = CLIP_DB if clip else None
+    clip = _check_clip(clip)
+    seed = params.pop("seed", None)
+    seed = None if seed is None else int(seed)
+    step = params.pop("step", BIM_STEP_DB)
+    iters = params.pop("iters", BIM_ITERS)
+    random_start = bool(params.pop("random_start", True))
+    if params:
+        raise ValueError(f"unknown settings {sorted(params)} for attack {name!r}; "
+                         "allowed: eps, step, iters, clip, random_start, seed")
+
+    if name == "random_sign":
+        generator = _generator(seed, x)
+        return AttackResult(random_sign(x, eps, clip=clip, generator=generator), name, eps,
+                            None, 0, None, clip, False, seed, None)
+
+    if labels == "predicted":
+        y = predicted_labels(model, x, batch_size=batch_size)
+    elif labels == "true":
+        if y_true is None:
+            raise ValueError("labels='true' needs y_true, the true class of each segment")
+        y = y_true
+    else:
+        raise ValueError(f"labels must be 'predicted' or 'true', got {labels!r}")
+
+    if name == "fgsm":
+        x_adv = fgsm(model, x, y, eps=eps, clip=clip, batch_size=batch_size)
+        return AttackResult(x_adv, name, eps, eps, 1, labels, clip, False, None, y)
+    step, iters = float(step), int(iters)
+    if name == "bim":
+        x_adv = bim(model, x, y, eps=eps, step=step, iters=iters, clip=clip,
+                    batch_size=batch_size)
+        return AttackResult(x_adv, name, eps, step, iters, labels, clip, False, None, y)
+    generator = _generator(seed, x) if random_start else None
+    x_adv = pgd(model, x, y, eps=eps, step=step, iters=iters, random_start=random_start,
+                clip=clip, generator=generator, batch_size=batch_size)
+    return AttackResult(x_adv, name, eps, step, iters, labels, clip, random_start,
+                        seed if random_start else None, y)
+
+
+_PROFILE_PREFIX = {"fgsm": "fgsm", "bim": "bim", "pgd": "pgd", "random_sign": "noise"}
+
+
+def attack_params(attacks_profile: dict, name: str) -> dict:
+    """The :func:`attack` settings of ``name`` from a profile's ``attacks`` section.
+
+    Reads ``{prefix}_eps``, ``{prefix}_step``, ``{prefix}_iters`` (prefix ``fgsm``,
+    ``bim``, ``pgd`` or ``noise`` for random sign), ``clip`` and ``seed`` (PGD
+    and random sign); the labels are the profile's ``labels`` key.
+
+    Examples
+    --------
+    >>> attack_params({"bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10, "clip": False}, "bim")
+    {'eps': 0.3, 'clip': False, 'step': 0.1, 'iters': 10}
+    """
+    if name not in _PROFILE_PREFIX:
+        raise ValueError(f"unknown attack {name!r}; choose one of {ATTACKS}")
+    prefix = _PROFILE_PREFIX[name]
+    out = {"eps": attacks_profile.get(f"{prefix}_eps", EPS_DB),
+           "clip": attacks_profile.get("clip", None)}
+    if name in ("bim", "pgd"):
+        out["step"] = attacks_profile.get(f"{prefix}_step", BIM_STEP_DB)
+        out["iters"] = attacks_profile.get(f"{prefix}_iters", BIM_ITERS)
+    if name in ("pgd", "random_sign") and attacks_profile.get("seed") is not None:
+        out["seed"] = attacks_profile["seed"]
+    return out
+
+
+def _generator(seed: int | None, x) -> torch.Generator | None:
+    if seed is None:
+        return None
+    # the noise is drawn on the CPU, so a seed gives the same draw on any device
+    return torch.Generator(device="cpu").manual_seed(seed)

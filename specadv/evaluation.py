@@ -1,0 +1,196 @@
+"""Accuracy at segment and track level, confusion matrices and summaries over folds.
+
+Pure functions over prediction arrays (no model, no files):
+
+- :func:`segment_accuracy` scores each 5-s segment on its own;
+- :func:`track_predictions` / :func:`track_accuracy` combine the segments of a clip
+  by majority vote or by the sum of their class probabilities, over all segments or
+  only the first N (the paper's N = 1, 6, 12, 18, 21);
+- :func:`confusion_matrix` counts true (rows) against predicted (columns) labels;
+- :func:`fold_summary` gives the mean and the sample standard deviation over folds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["segment_accuracy", "track_predictions", "track_labels", "track_accuracy",
+           "confusion_matrix", "fold_summary", "FoldSummary", "TRACK_RULES", "PAPER_FIRST_N"]
+
+TRACK_RULES = ("vote", "sum")
+PAPER_FIRST_N = (1, 6, 12, 18, 21)
+
+
+def _labels(pred) -> np.ndarray:
+    """Predicted labels from labels ``(n,)`` or scores ``(n, n_classes)`` (argmax)."""
+    pred = np.asarray(pred)
+    return pred.argmax(axis=1) if pred.ndim == 2 else pred
+
+
+def segment_accuracy(y_true, y_pred) -> float:
+    """Share of segments whose predicted label is the true one.
+
+    ``y_pred`` is labels ``(n,)`` or probabilities/logits ``(n, n_classes)``.
+    NaN for no segments.
+    """
+    y_true = np.asarray(y_true)
+    y_pred = _labels(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true {y_true.shape} and predictions {y_pred.shape} differ in shape")
+    return float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
+
+
+def _first_n_mask(inverse: np.ndarray, segment_index, first_n: int | None) -> np.ndarray:
+    """Keep the first ``first_n`` segments of each clip, in segment-index order."""
+    n = len(inverse)
+    if first_n is None:
+        return np.ones(n, dtype=bool)
+    if first_n < 1:
+        raise ValueError(f"first_n must be at least 1, not {first_n}")
+    position = np.arange(n) if segment_index is None else np.asarray(segment_index)
+    if len(position) != n:
+        raise ValueError("segment_index and clip_index differ in length")
+    order = np.lexsort((np.arange(n), position, inverse))
+    sorted_clip = inverse[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_clip)) + 1]
+    group_start = np.repeat(starts, np.diff(np.r_[starts, n]))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - group_start
+    return rank < first_n
+
+
+def track_predictions(probs, clip_index, segment_index=None, rule: str = "vote",
+                      first_n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One predicted label per clip, from the predictions of its segments.
+
+    Parameters
+    ----------
+    probs : array (n, n_classes) or (n,)
+        Class probabilities of each segment, or predicted labels (then only
+        ``rule="vote"``, ties going to the lowest label).
+    clip_index : array (n,)
+        The clip of each segment (ids or indices).
+    segment_index : array (n,) or None
+        Position of each segment in its clip; orders the segments for ``first_n``
+        (None: the order of the rows).
+    rule : {"vote", "sum"}
+        "vote": the label predicted for most segments. A tie goes to the tied label
+        with the larger summed probability, then to the lowest label.
+        "sum": the label with the largest sum of probabilities (a tie: lowest label).
+    first_n : int or None
+        Use only the first ``first_n`` segments of each clip (by segment index;
+        a clip with fewer segments uses all of them). The paper's N: 1, 6, 12, 18, 21.
+
+    Returns
+    -------
+    clip_ids : array (n_clips,)
+        Sorted unique values of ``clip_index``.
+    labels : int64 array (n_clips,)
+
+    Examples
+    --------
+    >>> probs = np.array([[.9, .1], [.4, .6], [.45, .55]])
+    >>> track_predictions(probs, [0, 0, 0], rule="vote")[1]
+    array([1])
+    >>> track_predictions(probs, [0, 0, 0], rule="sum")[1]
+    array([0])
+    """
+    if rule not in TRACK_RULES:
+        raise ValueError(f"rule must be one of {TRACK_RULES}, not {rule!r}")
+    probs = np.asarray(probs)
+    clip_index = np.asarray(clip_index)
+    if len(probs) != len(clip_index):
+        raise ValueError(f"probs ({len(probs)}) and clip_index ({len(clip_index)}) differ in length")
+    clips, inverse = np.unique(clip_index, return_inverse=True)
+    keep = _first_n_mask(inverse, segment_index, first_n)
+    inverse_kept = inverse[keep]
+    if probs.ndim == 1:
+        if rule == "sum":
+            raise ValueError("rule='sum' needs probabilities (n, n_classes), not labels")
+        labels = probs.astype(np.int64)[keep]
+        n_classes = int(labels.max()) + 1 if len(labels) else 1
+        scores = np.zeros((len(labels), n_classes))  # ties go to the lowest label
+    else:
+        scores = probs[keep].astype(np.float64)
+        labels = scores.argmax(axis=1)
+        n_classes = scores.shape[1]
+    sums = np.zeros((len(clips), n_classes))
+    np.add.at(sums, inverse_kept, scores)
+    if rule == "sum":
+        return clips, sums.argmax(axis=1).astype(np.int64)
+    votes = np.zeros((len(clips), n_classes), dtype=np.int64)
+    np.add.at(votes, (inverse_kept, labels), 1)
+    tied = votes == votes.max(axis=1, keepdims=True)
+    # argmax returns the first maximum: among equal sums, the lowest label
+    return clips, np.where(tied, sums, -np.inf).argmax(axis=1).astype(np.int64)
+
+
+def track_labels(y_true, clip_index) -> tuple[np.ndarray, np.ndarray]:
+    """The true label of each clip (sorted clip ids, labels); all its segments must agree."""
+    y_true = np.asarray(y_true)
+    clips, inverse = np.unique(np.asarray(clip_index), return_inverse=True)
+    labels = np.empty(len(clips), dtype=np.int64)
+    labels[inverse] = y_true
+    if np.any(labels[inverse] != y_true):
+        raise ValueError("a clip has segments with different true labels")
+    return clips, labels
+
+
+def track_accuracy(probs, y_true, clip_index, segment_index=None, rule: str = "vote",
+                   first_n: int | None = None) -> float:
+    """Share of clips whose combined prediction (see :func:`track_predictions`) is right.
+
+    ``y_true`` is the label of each segment ``(n,)``.
+    """
+    _, truth = track_labels(y_true, clip_index)
+    _, pred = track_predictions(probs, clip_index, segment_index, rule=rule, first_n=first_n)
+    return float(np.mean(truth == pred)) if len(truth) else float("nan")
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """Counts ``(n_classes, n_classes)``: row = true label, column = predicted label.
+
+    ``y_pred`` is labels or scores ``(n, n_classes)`` (argmax).
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = _labels(y_pred).astype(np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true {y_true.shape} and predictions {y_pred.shape} differ in shape")
+    for name, v in (("y_true", y_true), ("y_pred", y_pred)):
+        if len(v) and (v.min() < 0 or v.max() >= n_classes):
+            raise ValueError(f"{name} holds labels outside [0, {n_classes})")
+    out = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(out, (y_true, y_pred), 1)
+    return out
+
+
+@dataclass(frozen=True)
+class FoldSummary:
+    """Mean and spread of one figure over the folds."""
+
+    mean: float
+    std: float  # sample standard deviation (ddof as given, 1 by default)
+    min: float
+    max: float
+    n: int
+    ddof: int
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4f} ± {self.std:.4f} (n={self.n})"
+
+
+def fold_summary(per_fold_values, ddof: int = 1) -> FoldSummary:
+    """Mean and standard deviation of a figure over folds.
+
+    The standard deviation is the *sample* one (``ddof=1``, divisor n - 1) by default:
+    the three folds are a sample of possible splits. Pass ``ddof=0`` for the
+    population formula (numpy's default). With a single fold the sample std is NaN.
+    """
+    v = np.asarray(per_fold_values, dtype=np.float64).ravel()
+    n = len(v)
+    if n == 0:
+        raise ValueError("fold_summary needs at least one value")
+    std = float(np.std(v, ddof=ddof)) if n > ddof else float("nan")
+    return FoldSummary(mean=float(v.mean()), std=std, min=float(v.min()), max=float(v.max()),
+                       n=n, ddof=ddof)

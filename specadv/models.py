@@ -1,0 +1,270 @@
+"""The two classifiers: the paper's 2D CNN on dB spectrograms and a raw-waveform 1D CNN.
+
+- :class:`Spec2DCNN` is the authors' Keras 2D CNN layer for layer (Mel 64 x 431 or
+  STFT 257 x 431 dB input), with Keras' initialisation and batch-normalisation
+  settings translated to torch;
+- :class:`Wave1DCNN` is an end-to-end 1D CNN on the 5-s waveform in the style of
+  Abdoli, Cardinal and Koerich (2019). The authors published no 1D CNN code, so its
+  layer list is ours (documented in the class docstring).
+
+Both return logits (the softmax lives in the loss or in
+:func:`specadv.training.predict`), take a leading batch dimension, and describe
+themselves with :meth:`config` so that a checkpoint trained with other settings is
+refused (see :func:`specadv.training.load_checkpoint`). :func:`build_model` builds
+either from its kind and configuration.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["Spec2DCNN", "Wave1DCNN", "MODEL_KINDS", "build_model", "count_parameters",
+           "KERAS_BN_MOMENTUM", "KERAS_BN_EPS"]
+
+# Keras BatchNormalization(momentum=0.99, epsilon=1e-3): Keras' momentum is the weight of
+# the *old* running statistic, torch's the weight of the *new* batch statistic.
+KERAS_BN_MOMENTUM = 0.01
+KERAS_BN_EPS = 1e-3
+
+
+def _keras_init(module: nn.Module) -> None:
+    """Keras 2 defaults: Glorot-uniform kernels, zero biases (torch's default is He-uniform)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+class Spec2DCNN(nn.Module):
+    """The paper's 2D CNN on a dB spectrogram (Mel 64 x 431 or STFT 257 x 431).
+
+    Layers (``w = width``, 32 in the paper; all convolutions 3 x 3, stride 1, 'valid')::
+
+        conv w        -> ReLU -> BatchNorm
+        conv w        -> LeakyReLU(0.2) -> maxpool 2, stride 2 -> dropout 0.05
+        conv 2w       -> LeakyReLU(0.2)
+        conv 2w       -> LeakyReLU(0.2) -> maxpool 4, stride 2
+        flatten       (2w x 12 x 103 = 79104 for Mel 64 x 431, 2w x 60 x 103 for STFT)
+        dense `dense` -> ReLU -> dropout 0.8
+        dense n_classes (logits)
+
+    Parameters
+    ----------
+    input_shape : (n_freq, n_time)
+        Spectrogram shape; the flatten size is derived from it.
+    n_classes : int
+    dense : int
+        Units of the hidden dense layer: 1024 in the paper for Mel, 512 for STFT.
+    width : int
+        Channels of the first two convolutions (the last two have ``2 * width``);
+        32 in the paper. Smaller values give a CPU-sized model of the same shape.
+    dropout_conv, dropout_dense : float
+        Fraction of units dropped (Keras ``Dropout(rate)`` and torch ``p`` agree:
+        the paper's ``Dropout(0.8)`` drops 80%).
+    leaky_slope : float
+    bn_momentum, bn_eps : float
+        torch convention. The defaults are Keras' ``momentum=0.99, epsilon=1e-3``
+        translated (torch momentum = 1 - Keras momentum).
+    init : {"keras", "torch"}
+        "keras": Glorot-uniform kernels and zero biases, as the authors' model had.
+
+    Input ``(batch, n_freq, n_time)`` or ``(batch, 1, n_freq, n_time)``, dB; output
+    ``(batch, n_classes)`` logits. Flatten order is torch's (channel, freq, time),
+    Keras' was (freq, time, channel): irrelevant when training from scratch.
+
+    Examples
+    --------
+    >>> model = Spec2DCNN((64, 431))
+    >>> model.flatten_features
+    79104
+    """
+
+    kind = "spec2d"
+
+    def __init__(self, input_shape=(64, 431), n_classes: int = 10, dense: int = 1024,
+                 width: int = 32, dropout_conv: float = 0.05, dropout_dense: float = 0.8,
+                 leaky_slope: float = 0.2, bn_momentum: float = KERAS_BN_MOMENTUM,
+                 bn_eps: float = KERAS_BN_EPS, init: str = "keras"):
+        super().__init__()
+        n_freq, n_time = (int(v) for v in input_shape)
+        if init not in ("keras", "torch"):
+            raise ValueError(f"init must be 'keras' or 'torch', not {init!r}")
+        self._config = dict(input_shape=[n_freq, n_time], n_classes=int(n_classes),
+                            dense=int(dense), width=int(width),
+                            dropout_conv=float(dropout_conv), dropout_dense=float(dropout_dense),
+                            leaky_slope=float(leaky_slope), bn_momentum=float(bn_momentum),
+                            bn_eps=float(bn_eps), init=init)
+        w = int(width)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, w, 3), nn.ReLU(), nn.BatchNorm2d(w, eps=bn_eps, momentum=bn_momentum),
+            nn.Conv2d(w, w, 3), nn.LeakyReLU(leaky_slope),
+            nn.MaxPool2d(2, stride=2), nn.Dropout(dropout_conv),
+            nn.Conv2d(w, 2 * w, 3), nn.LeakyReLU(leaky_slope),
+            nn.Conv2d(2 * w, 2 * w, 3), nn.LeakyReLU(leaky_slope),
+            nn.MaxPool2d(4, stride=2),
+        )
+        f, t = n_freq, n_time
+        for reduce in (lambda n: n - 2, lambda n: n - 2, lambda n: (n - 2) // 2 + 1,
+                       lambda n: n - 2, lambda n: n - 2, lambda n: (n - 4) // 2 + 1):
+            f, t = reduce(f), reduce(t)
+        if f < 1 or t < 1:
+            raise ValueError(f"input_shape {input_shape} is too small for Spec2DCNN "
+                             f"(needs at least 20 x 20)")
+        self.feature_shape = (2 * w, f, t)
+        self.flatten_features = 2 * w * f * t
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(self.flatten_features, dense), nn.ReLU(), nn.Dropout(dropout_dense),
+            nn.Linear(dense, n_classes),
+        )
+        if init == "keras":
+            _keras_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        return self.classifier(self.features(x))
+
+    def config(self) -> dict:
+        """Constructor arguments, JSON-ready (``Spec2DCNN(**model.config())`` rebuilds it)."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Spec2DCNN":
+        return cls(**config)
+
+
+class Wave1DCNN(nn.Module):
+    """End-to-end 1D CNN on the raw waveform, after Abdoli, Cardinal and Koerich (2019).
+
+    Abdoli et al.'s model for 50999-sample inputs (16 kHz), kept block for block and
+    applied to the 110250-sample (5 s, 22050 Hz) segments; ``w = width`` (16 in theirs)::
+
+        conv w,  64 taps, stride 2 -> BatchNorm -> ReLU -> maxpool 8, stride 8
+        conv 2w, 32 taps, stride 2 -> BatchNorm -> ReLU -> maxpool 8, stride 8
+        conv 4w, 16 taps, stride 2 -> BatchNorm -> ReLU
+        conv 8w,  8 taps, stride 2 -> BatchNorm -> ReLU
+        flatten (8w x 100 for 110250 samples)   or global average over time
+        dense dense[0] -> ReLU -> dropout
+        dense dense[1] -> ReLU -> dropout
+        dense n_classes (logits)
+
+    Time lengths for 110250 samples: 55094 -> 6886 -> 3428 -> 428 -> 207 -> 100.
+
+    Parameters
+    ----------
+    n_samples : int
+        Input length (110250 = 5 s at 22050 Hz); the flatten size is derived from it.
+    n_classes : int
+    width : int
+        Channels of the first convolution (doubling per block).
+    dense : (int, int)
+        Units of the two hidden dense layers (Abdoli et al.: 128, 64).
+    dropout : float
+        Fraction dropped after each hidden dense layer (Abdoli et al.: 0.25).
+    pooling : {"flatten", "avg"}
+        "flatten" as Abdoli et al.; "avg" averages the last feature map over time
+        (far fewer parameters, steadier on small training sets).
+    bn_momentum, bn_eps : float
+        torch convention; defaults are Keras' (see :class:`Spec2DCNN`).
+    init : {"keras", "torch"}
+
+    Input ``(batch, n_samples)`` or ``(batch, 1, n_samples)``, amplitude in [-1, 1];
+    output ``(batch, n_classes)`` logits. No input normalisation: the model sees the
+    waveform's level, so audio reconstructed at another loudness than the original
+    (``ref=max`` loses it) is a different input to it.
+    """
+
+    kind = "wave1d"
+
+    # (channels multiplier, kernel, stride, pool after) per block
+    BLOCKS = ((1, 64, 2, 8), (2, 32, 2, 8), (4, 16, 2, 1), (8, 8, 2, 1))
+
+    def __init__(self, n_samples: int = 110250, n_classes: int = 10, width: int = 16,
+                 dense=(128, 64), dropout: float = 0.25, pooling: str = "flatten",
+                 bn_momentum: float = KERAS_BN_MOMENTUM, bn_eps: float = KERAS_BN_EPS,
+                 init: str = "keras"):
+        super().__init__()
+        dense = tuple(int(d) for d in dense)
+        if len(dense) != 2:
+            raise ValueError(f"dense must give two layer sizes, not {dense}")
+        if pooling not in ("flatten", "avg"):
+            raise ValueError(f"pooling must be 'flatten' or 'avg', not {pooling!r}")
+        if init not in ("keras", "torch"):
+            raise ValueError(f"init must be 'keras' or 'torch', not {init!r}")
+        self._config = dict(n_samples=int(n_samples), n_classes=int(n_classes), width=int(width),
+                            dense=list(dense), dropout=float(dropout), pooling=pooling,
+                            bn_momentum=float(bn_momentum), bn_eps=float(bn_eps), init=init)
+        layers: list[nn.Module] = []
+        c_in, length = 1, int(n_samples)
+        for mult, kernel, stride, pool in self.BLOCKS:
+            c_out = mult * int(width)
+            layers += [nn.Conv1d(c_in, c_out, kernel, stride=stride),
+                       nn.BatchNorm1d(c_out, eps=bn_eps, momentum=bn_momentum), nn.ReLU()]
+            length = (length - kernel) // stride + 1
+            if pool > 1:
+                layers.append(nn.MaxPool1d(pool, stride=pool))
+                length = (length - pool) // pool + 1
+            if length < 1:
+                raise ValueError(f"n_samples={n_samples} is too short for Wave1DCNN")
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.feature_shape = (c_in, length)
+        if pooling == "avg":
+            head: list[nn.Module] = [nn.AdaptiveAvgPool1d(1), nn.Flatten()]
+            self.flatten_features = c_in
+        else:
+            head = [nn.Flatten()]
+            self.flatten_features = c_in * length
+        self.classifier = nn.Sequential(
+            *head,
+            nn.Linear(self.flatten_features, dense[0]), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(dense[0], dense[1]), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(dense[1], n_classes),
+        )
+        if init == "keras":
+            _keras_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.unsqueeze(1)
+        return self.classifier(self.features(x))
+
+    def config(self) -> dict:
+        """Constructor arguments, JSON-ready (``Wave1DCNN(**model.config())`` rebuilds it)."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Wave1DCNN":
+        return cls(**config)
+
+
+MODEL_KINDS: dict[str, type[nn.Module]] = {Spec2DCNN.kind: Spec2DCNN, Wave1DCNN.kind: Wave1DCNN}
+
+
+def build_model(kind: str, seed: int | None = None, **config) -> nn.Module:
+    """Build a model by kind ("spec2d" or "wave1d") from its constructor arguments.
+
+    With ``seed``, the initial weights depend on it alone (torch's global random state
+    is left as it was), so two builds with the same seed are identical.
+
+    Examples
+    --------
+    >>> m = build_model("spec2d", seed=0, input_shape=(257, 431), dense=512)
+    >>> m.config()["dense"]
+    512
+    """
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {sorted(MODEL_KINDS)}")
+    cls = MODEL_KINDS[kind]
+    if seed is None:
+        return cls(**config)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(**config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

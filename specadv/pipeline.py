@@ -1,0 +1,581 @@
+"""The experiment as cached stages: what the notebooks call.
+
+A :class:`Run` ties a profile to a run folder (``runs/<profile>/``) and
+computes each stage once, storing it through :mod:`specadv.artifacts`:
+
+corpus -> dataset (segments, folds, features) -> 2D CNNs per representation and
+fold -> 1D CNN per fold -> attacks -> reconstruction and transfer -> tables.
+
+Each stage's cache key holds the settings that produced it and the keys of
+the stages it read, so changing a setting recomputes what depends on it and
+nothing else.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from specadv import artifacts
+from specadv.data import GENRES, load_corpus, make_embedded_corpus, make_folds, read_audio
+from specadv.data import segment_starts
+from specadv.profiles import Profile, load_profile
+
+REPRESENTATIONS = ("mel", "stft")
+FEATURE_SHAPES = {"mel": (64, 431), "stft": (257, 431)}
+RUNS_ENV = "SPECADV_RUNS"
+METRICS = ("snr_paper", "snr_paper_unrestored", "snr", "si_sdr", "lsd")
+
+__all__ = ["Run", "Dataset", "REPRESENTATIONS", "project_root"]
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The project folder (the one holding ``_toc.yml``) above ``start``, else ``start``."""
+    start = (start or Path.cwd()).resolve()
+    for p in (start, *start.parents):
+        if (p / "_toc.yml").is_file() and (p / "specadv").is_dir():
+            return p
+    return start
+
+
+def _progress(iterable, **kw):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kw)
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    clip_id: str
+    genre: str
+    label: int
+    path: str
+    fold: int
+    n_samples: int
+    n_segments: int
+
+
+class Dataset:
+    """Segments, labels, folds, audio and features of one corpus, memory-mapped from disk."""
+
+    def __init__(self, entry: artifacts.Entry):
+        self.entry = entry
+        info = entry.info()
+        self.corpus_root = Path(info["corpus_root"])
+        self.clips = [ClipInfo(**c) for c in info["clips"]]
+        self.skipped: list[dict] = info["skipped"]
+        self.silent_clips: list[str] = info["silent_clips"]
+        ld = lambda name: artifacts.load_npy(entry.path(name), mmap=True)  # noqa: E731
+        self.seg_clip = np.asarray(ld("seg_clip.npy"))
+        self.seg_index = np.asarray(ld("seg_index.npy"))
+        self.seg_start = np.asarray(ld("seg_start.npy"))
+        self.labels = np.asarray(ld("seg_label.npy"))
+        self.folds = np.asarray(ld("seg_fold.npy"))
+        self.audio = ld("audio.npy")
+        self.clip_offset = np.asarray(ld("clip_offset.npy"))
+        self.window = int(info["window_samples"])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def key(self) -> str:
+        return self.entry.folder.name
+
+    @property
+    def n_folds(self) -> int:
+        return int(self.folds.max()) + 1
+
+    def features(self, rep: str) -> np.ndarray:
+        """dB features of every segment, float16 memmap ``(n, F, T)``."""
+        return artifacts.load_npy(self.entry.path(f"{_rep(rep)}.npy"), mmap=True)
+
+    def ref(self, rep: str) -> np.ndarray:
+        """Each segment's dB reference (its maximum magnitude), float32 ``(n,)``."""
+        return np.asarray(artifacts.load_npy(self.entry.path(f"{_rep(rep)}_ref.npy")))
+
+    def waveforms(self, idx) -> np.ndarray:
+        """The 5-s segments ``idx`` as float32 ``(len(idx), window)`` (zero-padded if short)."""
+        return _gather(self.audio, self.clip_offset, self.seg_clip, self.seg_start, idx,
+                       self.window)
+
+    def clip_audio(self, clip: int) -> np.ndarray:
+        return np.asarray(self.audio[self.clip_offset[clip]: self.clip_offset[clip + 1]])
+
+    def split(self, fold: int) -> tuple[np.ndarray, np.ndarray]:
+        """(train, test) segment indices of rotation ``fold`` (test = that fold)."""
+        return np.flatnonzero(self.folds != fold), np.flatnonzero(self.folds == fold)
+
+    def segment_table(self):
+        """One row per segment: clip id, genre, fold, segment index, start (s)."""
+        import pandas as pd
+
+        return pd.DataFrame({
+            "clip_id": [self.clips[c].clip_id for c in self.seg_clip],
+            "genre": [GENRES[y] for y in self.labels],
+            "fold": self.folds, "segment": self.seg_index,
+            "start_s": self.seg_start / 22050.0})
+
+
+def _gather(audio, offsets, seg_clip, seg_start, idx, window) -> np.ndarray:
+    """Segments ``idx`` of the concatenated clip audio, zero-padded past a clip's end."""
+    idx = np.atleast_1d(np.asarray(idx))
+    out = np.zeros((len(idx), window), dtype=np.float32)
+    for row, i in enumerate(idx):
+        start = offsets[seg_clip[i]] + seg_start[i]
+        stop = min(start + window, offsets[seg_clip[i] + 1])
+        out[row, : stop - start] = audio[start:stop]
+    return out
+
+
+def _rep(rep: str) -> str:
+    if rep not in REPRESENTATIONS:
+        raise ValueError(f"representation must be one of {REPRESENTATIONS}; got {rep!r}")
+    return rep
+
+
+
+
+class SegmentAudio:
+    """The segments of a :class:`Dataset` as an ``(n, window)`` array-like, read on demand.
+
+    What the 1D CNN trains on: rows are gathered from the memory-mapped clip
+    audio, so no second copy of the audio is written.
+    """
+
+    def __init__(self, ds: Dataset):
+        self.ds = ds
+        self.shape = (len(ds), ds.window)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        return self.ds.waveforms(np.arange(self.shape[0])[key])
+
+
+@dataclass
+class FoldModel:
+    """A trained model of one fold, its training history and its clean test predictions."""
+
+    kind: str  # "mel", "stft" (2D CNN) or "wave" (1D CNN)
+    fold: int
+    model: object
+    history: dict
+    best_epoch: int
+    val_accuracy: float
+    test_idx: np.ndarray
+    test_probs: np.ndarray
+    seconds: float
+    key: str
+
+
+class Run:
+    """One profile's experiment, cached under ``<runs>/<profile name>/``.
+
+    Parameters
+    ----------
+    profile : str, path or Profile
+        A built-in profile name, a YAML file, or a loaded profile; ``None`` reads
+        ``SPECADV_PROFILE`` (default ``demo``).
+    data : str or Path, optional
+        A corpus folder (GTZAN); overrides the profile's corpus.
+    device : "auto", "cpu" or "cuda", optional
+        Overrides the profile's device.
+    runs_dir : folder of all runs; default ``SPECADV_RUNS`` or ``<project>/runs``.
+    """
+
+    def __init__(self, profile=None, data=None, device=None, runs_dir=None, progress=True):
+        overrides = {}
+        if data:
+            overrides["corpus"] = {"kind": "folder", "path": str(Path(data).expanduser().resolve())}
+        if device:
+            overrides["device"] = device
+        if isinstance(profile, Profile):
+            merged = {**profile, **overrides}
+            if "corpus" in overrides:
+                merged["corpus"] = {**profile["corpus"], **overrides["corpus"]}
+            self.profile = Profile(merged)
+        else:
+            self.profile = load_profile(profile, **overrides)
+        runs_dir = Path(runs_dir or os.environ.get(RUNS_ENV) or project_root() / "runs")
+        self.root = runs_dir.resolve() / self.profile.name
+        self.store = artifacts.Store(self.root)
+        self.progress = progress
+        self._models: dict = {}
+
+    @property
+    def device(self):
+        from specadv.training import select_device
+
+        return select_device(self.profile["device"])
+
+    # -- corpus and dataset -------------------------------------------------------------
+    def corpus_path(self) -> Path:
+        """The corpus folder: the user's, or the embedded corpus generated once."""
+        c = self.profile["corpus"]
+        if c["kind"] == "folder":
+            if not c["path"]:
+                raise ValueError(f"profile '{self.profile.name}' reads a corpus folder: give it "
+                                 "with --data DIR (or corpus.path in the profile)")
+            return Path(c["path"])
+        settings = {k: c[k] for k in ("clips_per_genre", "seconds", "seed")}
+        entry = self.store.entry("corpus", settings)
+        if not entry.is_complete():
+            entry.reset()
+            make_embedded_corpus(entry.path("audio"), progress=self.progress, **settings)
+            entry.commit()
+        return entry.path("audio")
+
+    def _corpus_fingerprint(self, path: Path) -> list:
+        return sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+                      for p in path.rglob("*") if p.is_file())
+
+    def dataset(self) -> Dataset:
+        """Clips, folds, segments and features (computed once, then memory-mapped)."""
+        if getattr(self, "_dataset", None) is None:
+            self._dataset = self._load_dataset()
+        return self._dataset
+
+    def _load_dataset(self) -> Dataset:
+        path = self.corpus_path()
+        settings = {"corpus": str(path), "files": self._corpus_fingerprint(path),
+                    "segments": self.profile["segments"], "folds": self.profile["folds"]}
+        entry = self.store.entry("dataset", settings)
+        if not entry.is_complete():
+            entry.reset()
+            self._build_dataset(entry, path)
+        return Dataset(entry)
+
+    def _build_dataset(self, entry: artifacts.Entry, path: Path) -> None:
+        import torch
+
+        from specadv import features
+        from specadv.training import select_device
+
+        seg = self.profile["segments"]
+        window, overlap, min_energy = seg["window_samples"], seg["overlap"], seg["min_energy"]
+        corpus = load_corpus(path, progress=self.progress)
+        folds = make_folds(corpus, **self.profile["folds"])
+        offsets = np.concatenate([[0], np.cumsum([c.n_samples for c in corpus.clips])])
+        seg_clip, seg_index, seg_start = [], [], []
+        clips, silent, skipped = [], [], [{"path": str(s.path), "reason": s.reason}
+                                           for s in corpus.skipped]
+        with artifacts.open_npy_for_writing(entry.path("audio.npy"), (int(offsets[-1]),),
+                                            np.float32) as audio:
+            for i, clip in enumerate(_progress(corpus.clips, desc="segmenting", unit="clip",
+                                               disable=not self.progress)):
+                y = read_audio(clip.path)[: clip.n_samples]
+                audio[offsets[i]: offsets[i] + len(y)] = y
+                starts = segment_starts(len(y), window, overlap)
+                energy = np.array([np.mean(np.square(y[s: s + window], dtype=np.float64))
+                                   * min(1.0, len(y[s: s + window]) / window) for s in starts])
+                kept = np.flatnonzero(energy > min_energy)
+                if len(kept) == 0:
+                    silent.append(clip.clip_id)
+                seg_clip += [i] * len(kept)
+                seg_index += kept.tolist()
+                seg_start += starts[kept].tolist()
+                clips.append(ClipInfo(clip.clip_id, clip.genre, clip.label, str(clip.path),
+                                      int(folds[i]), clip.n_samples, len(kept)).__dict__)
+        seg_clip = np.asarray(seg_clip, dtype=np.int64)
+        if len(seg_clip) == 0:
+            raise ValueError(f"{path}: every segment of every clip is silent (mean energy <= "
+                             f"{min_energy}); nothing to classify")
+        labels = corpus.labels[seg_clip]
+        for name, arr in [("seg_clip", seg_clip), ("seg_index", seg_index),
+                          ("seg_start", seg_start), ("seg_label", labels),
+                          ("seg_fold", folds[seg_clip]), ("clip_offset", offsets)]:
+            artifacts.save_npy(entry.path(f"{name}.npy"), np.asarray(arr, dtype=np.int64))
+        audio = artifacts.load_npy(entry.path("audio.npy"), mmap=True)
+        device = select_device(self.profile["device"])
+        n, batch = len(seg_clip), 64
+        shapes = {r: (n, *FEATURE_SHAPES[r]) for r in REPRESENTATIONS}
+        refs = {r: np.zeros(n, dtype=np.float32) for r in REPRESENTATIONS}
+        with artifacts.open_npy_for_writing(entry.path("mel.npy"), shapes["mel"], np.float16) as mel, \
+                artifacts.open_npy_for_writing(entry.path("stft.npy"), shapes["stft"],
+                                               np.float16) as stft:
+            for lo in _progress(range(0, n, batch), desc="features", unit="batch",
+                                disable=not self.progress):
+                idx = np.arange(lo, min(lo + batch, n))
+                w = _gather(audio, offsets, seg_clip, np.asarray(seg_start), idx, window)
+                x = torch.from_numpy(w).to(device)
+                m, mref = features.mel_db(x, return_ref=True)
+                s, _, sref = features.stft_db(x, return_ref=True)
+                mel[idx] = m.cpu().numpy().astype(np.float16)
+                stft[idx] = s.cpu().numpy().astype(np.float16)
+                refs["mel"][idx] = mref.cpu().numpy()
+                refs["stft"][idx] = sref.cpu().numpy()
+        for r in REPRESENTATIONS:
+            artifacts.save_npy(entry.path(f"{r}_ref.npy"), refs[r])
+        entry.commit(corpus_root=str(corpus.root), clips=clips, skipped=skipped,
+                     silent_clips=silent, window_samples=window)
+
+    # -- training ------------------------------------------------------------------------
+    def train_config(self, section: str):
+        """The :class:`~specadv.training.TrainConfig` of ``train2d`` or ``train1d``."""
+        from specadv.training import TrainConfig
+
+        t = self.profile[section]
+        return TrainConfig(epochs=t["epochs"], batch_size=t["batch_size"],
+                           optimizer=t["optimizer"], lr=t["lr"],
+                           early_stopping_patience=t["early_stopping_patience"],
+                           validation_by=t["validation"], validation_fraction=t["val_fraction"],
+                           seed=t["seed"], device=self.profile["device"])
+
+    def model_config(self, kind: str) -> dict:
+        """Constructor arguments of the 2D CNN of ``kind`` ("mel", "stft") or the 1D CNN ("wave")."""
+        if kind == "wave":
+            m = self.profile["model1d"]
+            return {"n_samples": self.profile["segments"]["window_samples"], "width": m["width"],
+                    "dense": list(m["dense"])}
+        m = self.profile["model2d"]
+        return {"input_shape": list(FEATURE_SHAPES[_rep(kind)]), "width": m["width"],
+                "dense": m[f"dense_{kind}"]}
+
+    def _model_entry(self, kind: str, fold: int) -> artifacts.Entry:
+        ds = self.dataset()
+        section = "train1d" if kind == "wave" else "train2d"
+        settings = {"dataset": ds.key, "kind": kind, "fold": fold,
+                    "model": self.model_config(kind),
+                    "train": self.train_config(section).identity()}
+        return self.store.entry(f"model-{kind}", settings)
+
+    def models(self, kind: str) -> list[FoldModel]:
+        """The model of every fold for ``kind`` ("mel", "stft": 2D CNN; "wave": 1D CNN),
+        trained now or loaded from the cache."""
+        if kind not in self._models:
+            self._models[kind] = [self._fold_model(kind, k) for k in range(self.dataset().n_folds)]
+        return self._models[kind]
+
+    def _fold_model(self, kind: str, fold: int) -> FoldModel:
+        from specadv import training
+        from specadv.models import build_model
+
+        ds = self.dataset()
+        section = "train1d" if kind == "wave" else "train2d"
+        config = self.train_config(section)
+        model_kind = "wave1d" if kind == "wave" else "spec2d"
+        x = SegmentAudio(ds) if kind == "wave" else ds.features(kind)
+        entry = self._model_entry(kind, fold)
+        train_idx, test_idx = ds.split(fold)
+        if not entry.is_complete():
+            entry.reset()
+            fit_pos, val_pos = training.validation_split(
+                ds.seg_clip[train_idx], ds.labels[train_idx], config.validation_fraction,
+                by=config.validation_by, seed=config.seed)
+            model = build_model(model_kind, seed=config.seed + fold, **self.model_config(kind))
+            result = training.train(model, x, ds.labels, train_idx[fit_pos], train_idx[val_pos],
+                                    config, progress=self.progress)
+            training.save_checkpoint(entry.path("model.pt"), model, result.history, config,
+                                     extra={"fold": fold, "kind": kind, "dataset": ds.key})
+            probs = training.predict(model, x, test_idx, batch_size=config.batch_size)
+            artifacts.save_npy(entry.path("test_probs.npy"), probs)
+            artifacts.save_npy(entry.path("val_idx.npy"), train_idx[val_pos])
+            entry.commit(history=result.history, best_epoch=result.best_epoch,
+                         val_accuracy=result.best_val_accuracy, seconds=result.seconds,
+                         device=result.device)
+        info = entry.info()
+        model, _ = training.load_checkpoint(entry.path("model.pt"), model_kind,
+                                            self.model_config(kind), config)
+        model.to(self.device).eval()
+        return FoldModel(kind, fold, model, info["history"], info["best_epoch"],
+                         info["val_accuracy"], test_idx,
+                         artifacts.load_npy(entry.path("test_probs.npy")), info["seconds"],
+                         entry.folder.name)
+
+    # -- attacks -------------------------------------------------------------------------
+    RECONSTRUCTED_ATTACKS = ("fgsm", "bim", "random_sign")
+    ATTACKS = ("fgsm", "bim", "pgd", "random_sign")
+
+    def attacks(self, rep: str) -> list[dict]:
+        """Adversarial test spectrograms of every fold: predictions, sweep, perturbations.
+
+        Returns one dict per fold: ``probs[name]`` (n_test, 10) for each attack,
+        ``delta(name)`` the dB perturbation (float16 memmap, reconstructed attacks
+        only), ``sweep`` (accuracy against eps), ``records`` (settings, labels used).
+        """
+        return [self._fold_attacks(rep, k) for k in range(self.dataset().n_folds)]
+
+    def _fold_attacks(self, rep: str, fold: int) -> dict:
+        import torch
+
+        from specadv import attacks as atk
+
+        fm = self.models(rep)[fold]
+        a = self.profile["attacks"]
+        entry = self._attack_entry(rep, fold)
+        ds = self.dataset()
+        x_all = ds.features(rep)
+        idx = fm.test_idx
+        if not entry.is_complete():
+            entry.reset()
+            records, bs = {}, a["batch_size"]
+            labels = "true" if a["labels"] == "true" else "predicted"
+            n, shape = len(idx), FEATURE_SHAPES[rep]
+            for name in _progress(self.ATTACKS, desc=f"attacks {rep} fold {fold + 1}",
+                                  disable=not self.progress):
+                params = atk.attack_params(a, name)
+                probs = np.zeros((n, 10), dtype=np.float32)
+                with contextlib.ExitStack() as stack:
+                    delta = (stack.enter_context(artifacts.open_npy_for_writing(
+                        entry.path(f"delta_{name}.npy"), (n, *shape), np.float16))
+                        if name in self.RECONSTRUCTED_ATTACKS else None)
+                    for lo in range(0, n, bs):
+                        rows = idx[lo: lo + bs]
+                        x = torch.from_numpy(np.asarray(x_all[rows], dtype=np.float32))
+                        res = atk.attack(fm.model, x.to(self.device), name, params,
+                                         labels=labels, y_true=ds.labels[rows])
+                        probs[lo: lo + len(rows)] = _softmax(fm.model, res.x_adv)
+                        if delta is not None:
+                            delta[lo: lo + len(rows)] = (res.x_adv.cpu() - x).numpy().astype(
+                                np.float16)
+                        records[name] = res.record()
+                artifacts.save_npy(entry.path(f"probs_{name}.npy"), probs)
+            sweep = self._eps_sweep(fm, x_all, idx, ds.labels, labels)
+            entry.commit(records=records, sweep=sweep)
+        info = entry.info()
+        out = {"fold": fold, "test_idx": idx, "records": info["records"], "sweep": info["sweep"],
+               "probs": {name: artifacts.load_npy(entry.path(f"probs_{name}.npy"))
+                         for name in self.ATTACKS},
+               "delta": lambda name, e=entry: artifacts.load_npy(e.path(f"delta_{name}.npy"),
+                                                                  mmap=True)}
+        return out
+
+    def _eps_sweep(self, fm: FoldModel, x_all, idx, y, labels: str) -> list[dict]:
+        """Segment accuracy against eps for the sweep attack and the random-sign control."""
+        import torch
+
+        from specadv import attacks as atk
+
+        a = self.profile["attacks"]
+        rows = idx[: a["sweep_max_segments"]]
+        x = torch.from_numpy(np.asarray(x_all[rows], dtype=np.float32)).to(self.device)
+        out = []
+        for eps in [0.0] + list(a["sweep_eps"]):
+            row = {"eps": eps, "n": len(rows)}
+            for name in (a["sweep_attack"], "random_sign"):
+                params = {**atk.attack_params(a, name), "eps": eps}
+                if "step" in params:  # the BIM step scales with the budget (0.1 for eps 0.3)
+                    params["step"] = eps / 3.0
+                x_adv = x if eps == 0 else atk.attack(fm.model, x, name, params, labels=labels,
+                                                      y_true=y[rows],
+                                                      batch_size=a["batch_size"]).x_adv
+                row[name] = float(np.mean(_softmax(fm.model, x_adv).argmax(1) == y[rows]))
+            out.append(row)
+        return out
+
+
+    # -- reconstruction and transfer -----------------------------------------------------
+    CONDITIONS = ("clean", "fgsm", "bim", "random_sign")
+
+    def examples(self) -> dict[str, int]:
+        """One segment per genre shown in the book (its reconstructions are kept as audio)."""
+        from specadv.report import genre_examples
+
+        return genre_examples(self.dataset())
+
+    def reconstructions(self, rep: str) -> list[dict]:
+        """Audio from the clean and adversarial test spectrograms of every fold, measured.
+
+        Returns one dict per fold with, for each condition (clean, fgsm, bim,
+        random_sign): ``metrics[cond][name]`` per segment (``snr_paper`` and
+        ``snr_paper_unrestored``, ``snr``, ``si_sdr``, ``lsd``), ``probs[cond][target]``
+        the predictions of the 1D CNN (``wave``) and of both 2D CNNs on features
+        re-extracted from the audio (``mel``, ``stft``), and ``examples`` the audio of
+        the book's example segments.
+        """
+        return [self._fold_reconstruction(rep, k) for k in range(self.dataset().n_folds)]
+
+    def _fold_reconstruction(self, rep: str, fold: int) -> dict:
+        ds = self.dataset()
+        att = self.attacks(rep)[fold]
+        models = {k: self.models(k)[fold] for k in ("wave", "mel", "stft")}
+        r = self.profile["reconstruction"]
+        ex_rows = [i for i in self.examples().values() if ds.folds[i] == fold]
+        settings = {"attacks": self._attack_entry(rep, fold).folder.name, "reconstruction": r,
+                    "models": {k: m.key for k, m in models.items()}, "examples": ex_rows}
+        entry = self.store.entry(f"reconstruction-{rep}", settings)
+        if not entry.is_complete():
+            entry.reset()
+            self._reconstruct(rep, entry, att, models, ex_rows)
+        info = entry.info()
+        load = lambda name: artifacts.load_npy(entry.path(name))  # noqa: E731
+        return {
+            "fold": fold, "test_idx": att["test_idx"], "seconds": info["seconds"],
+            "metrics": {c: {m: load(f"{c}_{m}.npy") for m in METRICS} for c in self.CONDITIONS},
+            "probs": {c: {t: load(f"{c}_probs_{t}.npy") for t in ("wave", "mel", "stft")}
+                      for c in self.CONDITIONS},
+            "examples": {"idx": ex_rows, **{c: load(f"examples_{c}.npy") for c in self.CONDITIONS}},
+        }
+
+    def _attack_entry(self, rep: str, fold: int) -> artifacts.Entry:
+        return self.store.entry(f"attacks-{rep}", {"model": self.models(rep)[fold].key,
+                                                   "attacks": self.profile["attacks"]})
+
+    def _reconstruct(self, rep, entry, att, models, ex_rows) -> None:
+        import time
+
+        import torch
+
+        from specadv import features, metrics, reconstruction
+
+        ds, r = self.dataset(), self.profile["reconstruction"]
+        idx, n, bs = att["test_idx"], len(att["test_idx"]), r["batch_size"]
+        ex_pos = {int(np.flatnonzero(idx == i)[0]): k for k, i in enumerate(ex_rows)}
+        t0 = time.perf_counter()
+        for cond in self.CONDITIONS:
+            out = {m: np.zeros(n, np.float32) for m in METRICS}
+            probs = {t: np.zeros((n, 10), np.float32) for t in ("wave", "mel", "stft")}
+            examples = np.zeros((len(ex_rows), ds.window), np.float32)
+            delta = None if cond == "clean" else att["delta"](cond)
+            for lo in _progress(range(0, n, bs), desc=f"reconstruct {rep} {cond}",
+                                disable=not self.progress):
+                rows = slice(lo, min(lo + bs, n))
+                w = torch.from_numpy(ds.waveforms(idx[rows])).to(self.device)
+                d = (0.0 if delta is None else
+                     torch.from_numpy(np.asarray(delta[rows], np.float32)).to(self.device))
+                if rep == "mel":
+                    x, ref = features.mel_db(w, return_ref=True)
+                    y = reconstruction.mel_to_audio(x + d, ref=ref, n_iter=r["n_iter"],
+                                                    momentum=r["momentum"], init=r["init"],
+                                                    seed=r["seed"], nnls_iter=r["nnls_iter"])
+                else:
+                    z = features.stft(w)
+                    x, _, ref = features.stft_db(w, return_ref=True)
+                    y = reconstruction.stft_to_audio(x + d, original_stft=z, clean_db=x)
+                wn, yn = w.cpu().numpy(), y.cpu().numpy()
+                refn = ref.cpu().numpy()[:, None]
+                out["snr_paper"][rows] = metrics.snr_paper(wn, yn)
+                out["snr_paper_unrestored"][rows] = metrics.snr_paper(wn, yn / refn)
+                out["snr"][rows] = metrics.snr(wn, yn)
+                out["si_sdr"][rows] = metrics.si_sdr(wn, yn)
+                out["lsd"][rows] = metrics.lsd(wn, yn)
+                probs["wave"][rows] = _softmax(models["wave"].model, y)
+                probs["mel"][rows] = _softmax(models["mel"].model, features.mel_db(y))
+                probs["stft"][rows] = _softmax(models["stft"].model, features.stft_db(y)[0])
+                for p in range(rows.start, rows.stop):
+                    if p in ex_pos:
+                        examples[ex_pos[p]] = yn[p - rows.start]
+            for m, v in out.items():
+                artifacts.save_npy(entry.path(f"{cond}_{m}.npy"), v)
+            for t, v in probs.items():
+                artifacts.save_npy(entry.path(f"{cond}_probs_{t}.npy"), v)
+            artifacts.save_npy(entry.path(f"examples_{cond}.npy"), examples)
+        entry.commit(seconds=time.perf_counter() - t0)
+
+
+def _softmax(model, x, batch_size: int = 256) -> np.ndarray:
+    import torch
+
+    outs = []
+    model.eval()
+    with torch.no_grad():
+        for lo in range(0, len(x), batch_size):
+            outs.append(torch.softmax(model(x[lo: lo + batch_size]).float(), dim=1).cpu().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0, 10), np.float32)

@@ -1,0 +1,187 @@
+"""Profiles: every setting of a run, as data (YAML), never code.
+
+A profile file overrides :data:`DEFAULTS`, which are SPEC's (the paper's)
+values. Built-in profiles (``smoke``, ``demo``, ``paper``) live in
+``specadv/profiles/``; a user's own profile is a YAML file given by path.
+Unknown keys and values of the wrong type are refused with an error that
+names the key and lists the valid ones.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROFILE_DIR = Path(__file__).with_name("profiles")
+DEFAULT_PROFILE = "demo"
+PROFILE_ENV = "SPECADV_PROFILE"
+
+__all__ = ["DEFAULTS", "Profile", "ProfileError", "load_profile", "builtin_profiles",
+           "DEFAULT_PROFILE", "PROFILE_ENV"]
+
+# The paper's settings (SPEC.md). ``null`` where a profile must choose.
+DEFAULTS: dict[str, Any] = {
+    "name": "custom",
+    "description": "",
+    "corpus": {
+        "kind": "embedded",        # "embedded" (generated) or "folder" (GTZAN or similar)
+        "path": None,              # the folder, for kind "folder" (or --data)
+        "clips_per_genre": 100,    # embedded corpus only
+        "seconds": 30.0,
+        "seed": 0,
+    },
+    "segments": {"window_samples": 110250, "overlap": 0.75, "min_energy": 1e-5},
+    "folds": {"n_splits": 3, "seed": 7},
+    "model2d": {"width": 32, "dense_mel": 1024, "dense_stft": 512},
+    "model1d": {"width": 16, "dense": [128, 64]},
+    "train2d": {
+        "epochs": 150, "batch_size": 100, "optimizer": "adadelta", "lr": 1.0,
+        "validation": "segment",   # the authors' Keras validation_split (leaks; see the book)
+        "val_fraction": 0.2, "early_stopping_patience": None, "seed": 0,
+    },
+    "train1d": {
+        "epochs": 150, "batch_size": 100, "optimizer": "adadelta", "lr": 1.0,
+        "validation": "segment", "val_fraction": 0.2, "early_stopping_patience": None,
+        "seed": 0,
+    },
+    "attacks": {
+        "labels": "predicted",     # cleverhans' default, as the authors ran it; or "true"
+        "clip": False,             # clip adversarial dB to [-80, 0]; the authors did not
+        "fgsm_eps": 0.3,
+        "bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10,
+        "pgd_eps": 0.3, "pgd_step": 0.1, "pgd_iters": 10,
+        "noise_eps": 0.3,
+        "sweep_eps": [0.03, 0.1, 0.3, 1.0, 3.0],
+        "sweep_attack": "bim",
+        "sweep_max_segments": 2000,
+        "batch_size": 256,
+        "seed": 0,
+    },
+    "reconstruction": {
+        "n_iter": 32, "momentum": 0.99,    # librosa's Griffin-Lim defaults
+        "init": "random",                  # or "pghi": a phase estimate, fewer iterations
+        "nnls_iter": 16,                   # projected-gradient steps of the Mel -> STFT solve
+        "stft_gl_iter": 64,
+        "batch_size": 64,
+        "examples_per_genre": 1,
+        "seed": 0,
+    },
+    "device": "auto",
+}
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message names the key and what is valid."""
+
+
+def builtin_profiles() -> list[str]:
+    """Names of the profiles shipped with the package."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def _type_ok(default, value) -> bool:
+    if default is None or value is None:
+        return True
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, list):
+        return isinstance(value, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return isinstance(value, type(default))
+
+
+def _merge(defaults: dict, overrides: dict, where: str, source: str) -> dict:
+    out = copy.deepcopy(defaults)
+    for key, value in overrides.items():
+        if key not in defaults:
+            raise ProfileError(f"{source}: unknown key '{where}{key}'. Valid keys"
+                               f"{' of ' + where.rstrip('.') if where else ''}: "
+                               f"{', '.join(sorted(defaults))}")
+        default = defaults[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ProfileError(f"{source}: '{where}{key}' must be a mapping of "
+                                   f"{', '.join(sorted(default))}; got {value!r}")
+            out[key] = _merge(default, value, f"{where}{key}.", source)
+        elif not _type_ok(default, value):
+            raise ProfileError(f"{source}: '{where}{key}' must be of type "
+                               f"{type(default).__name__} (like the default {default!r}); "
+                               f"got {value!r} ({type(value).__name__})")
+        else:
+            out[key] = float(value) if isinstance(default, float) else value
+    return out
+
+
+class Profile(dict):
+    """A validated profile: a nested dict of settings, with a stable digest."""
+
+    @property
+    def name(self) -> str:
+        return self["name"]
+
+    def section_digest(self, *sections: str) -> str:
+        """A short hash of the named sections: the cache key of what they produce."""
+        blob = json.dumps({s: self[s] for s in sections}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _validate(p: dict, source: str) -> None:
+    if p["corpus"]["kind"] not in ("embedded", "folder"):
+        raise ProfileError(f"{source}: corpus.kind must be 'embedded' or 'folder'; "
+                           f"got {p['corpus']['kind']!r}")
+    if p["attacks"]["labels"] not in ("predicted", "true"):
+        raise ProfileError(f"{source}: attacks.labels must be 'predicted' or 'true'")
+    if p["device"] not in ("auto", "cpu", "cuda"):
+        raise ProfileError(f"{source}: device must be auto, cpu or cuda; got {p['device']!r}")
+    for section in ("train2d", "train1d"):
+        t = p[section]
+        if t["validation"] not in ("clip", "segment"):
+            raise ProfileError(f"{source}: {section}.validation must be 'clip' or 'segment'")
+        if t["optimizer"] not in ("adadelta", "adam"):
+            raise ProfileError(f"{source}: {section}.optimizer must be 'adadelta' or 'adam'")
+        if not 0.0 < t["val_fraction"] < 1.0:
+            raise ProfileError(f"{source}: {section}.val_fraction must be between 0 and 1")
+        if t["epochs"] < 1 or t["batch_size"] < 1:
+            raise ProfileError(f"{source}: {section}.epochs and batch_size must be positive")
+    if p["corpus"]["clips_per_genre"] < 1 or p["corpus"]["seconds"] <= 0:
+        raise ProfileError(f"{source}: corpus.clips_per_genre and corpus.seconds must be positive")
+
+
+def load_profile(name_or_path: str | os.PathLike | None = None, **overrides) -> Profile:
+    """Load a built-in profile by name or a YAML profile file by path, over :data:`DEFAULTS`.
+
+    ``None`` takes the environment variable ``SPECADV_PROFILE``, else ``demo``.
+    ``overrides`` are top-level sections or keys given as dicts/values, e.g.
+    ``device="cpu"`` or ``corpus={"path": "/data/gtzan"}``.
+    """
+    name_or_path = name_or_path or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        source = str(path)
+        if not path.is_file():
+            raise ProfileError(f"{path}: profile file not found")
+    else:
+        path = PROFILE_DIR / f"{name_or_path}.yaml"
+        source = str(name_or_path)
+        if not path.is_file():
+            raise ProfileError(f"unknown profile '{name_or_path}': built-in profiles are "
+                               f"{', '.join(builtin_profiles())}, or give a YAML file's path")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}  # safe_load: values are data, never code
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: a profile is a mapping of sections; got {type(data).__name__}")
+    merged = _merge(DEFAULTS, data, "", source)
+    merged = _merge(merged, overrides, "", "override")
+    _validate(merged, source)
+    return Profile(merged)

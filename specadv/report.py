@@ -1,0 +1,430 @@
+"""What the book shows: audio players, figures and tables built from stage results.
+
+Audio for the book is written as WAV files under ``book/_static/audio/`` and
+referenced by URL (``../../_static/audio/...`` from a page in ``book/generated/``),
+so a page carries a link, not a base64 copy of the sound. Outside a book build
+(JupyterLab, nbval) the players embed the audio instead, so they play anywhere.
+WAV files are 16-bit PCM (lossless); samples beyond full scale are clipped,
+never wrapped, and the clipping is counted.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from specadv.data import GENRES, SAMPLE_RATE
+
+BOOK_ENV = "SPECADV_BOOK"  # set by the runner while it executes notebooks for the book
+
+__all__ = ["audio_dir", "write_wav", "audio_player", "audio_players_html", "plot_segment",
+           "genre_examples", "BOOK_ENV"]
+
+
+def _book_mode() -> bool:
+    return os.environ.get(BOOK_ENV, "") == "1"
+
+
+def audio_dir() -> Path:
+    from specadv.pipeline import project_root
+
+    return project_root() / "book" / "_static" / "audio"
+
+
+def write_wav(path, waveform, sr: int = SAMPLE_RATE) -> int:
+    """Write 16-bit PCM atomically; return how many samples had to be clipped to [-1, 1]."""
+    import soundfile as sf
+
+    from specadv.artifacts import atomic_path
+
+    y = np.asarray(waveform, dtype=np.float32)
+    n_clipped = int(np.count_nonzero(np.abs(y) > 1.0))
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.clip(y, -1.0, 1.0), sr, subtype="PCM_16", format="WAV")
+    return n_clipped
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def audio_player(waveform, name: str, sr: int = SAMPLE_RATE) -> str:
+    """HTML of an ``<audio>`` player for ``waveform``.
+
+    In a book build the sound is written to ``book/_static/audio/<name>.wav`` and
+    linked; elsewhere it is embedded (base64), so the notebook plays on its own.
+    """
+    name = _SAFE.sub("_", name).strip("_")
+    if _book_mode():
+        path = audio_dir() / f"{name}.wav"
+        clipped = write_wav(path, waveform, sr)
+        # pages live in book/generated/: two levels below the site root, where _static is
+        src = f"../../_static/audio/{name}.wav"
+    else:
+        import base64
+        import io
+
+        import soundfile as sf
+
+        y = np.asarray(waveform, dtype=np.float32)
+        clipped = int(np.count_nonzero(np.abs(y) > 1.0))
+        buf = io.BytesIO()
+        sf.write(buf, np.clip(y, -1, 1), sr, subtype="PCM_16", format="WAV")
+        src = "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode()
+    note = f' <small title="samples clipped to full scale">({clipped} clipped)</small>' \
+        if clipped else ""
+    return (f'<audio controls preload="metadata" src="{html.escape(src)}" '
+            f'data-name="{html.escape(name)}"></audio>{note}')
+
+
+def audio_players_html(rows: list[dict], columns: list[str]) -> str:
+    """An HTML table whose cells may hold players (values already HTML) or text."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{r.get(c, '')}</td>" for c in columns) + "</tr>"
+                   for r in rows)
+    return f'<table class="specadv-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def genre_examples(ds, fold: int | None = None) -> dict[str, int]:
+    """One segment per genre: the middle segment of the first clip of that genre (in ``fold``)."""
+    out = {}
+    for g, genre in enumerate(GENRES):
+        mask = ds.labels == g
+        if fold is not None:
+            mask &= ds.folds == fold
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            continue
+        first_clip = ds.seg_clip[idx[0]]
+        of_clip = idx[ds.seg_clip[idx] == first_clip]
+        out[genre] = int(of_clip[len(of_clip) // 2])
+    return out
+
+
+def plot_segment(ax_row, waveform, mel_db, stft_db, title: str = "", sr: int = SAMPLE_RATE):
+    """Waveform, Mel dB and STFT dB of one segment on three axes."""
+    t = np.arange(len(waveform)) / sr
+    ax_row[0].plot(t, waveform, lw=0.3, color="0.2")
+    ax_row[0].set_xlim(0, t[-1])
+    ax_row[0].set_ylabel(title)
+    extent = [0, len(waveform) / sr, 0, 1]
+    ax_row[1].imshow(mel_db, origin="lower", aspect="auto", cmap="magma", vmin=-80, vmax=0,
+                     extent=[0, extent[1], 0, mel_db.shape[0]])
+    im = ax_row[2].imshow(stft_db, origin="lower", aspect="auto", cmap="magma", vmin=-80, vmax=0,
+                          extent=[0, extent[1], 0, sr / 2000])
+    return im
+
+
+def corpus_summary(ds):
+    """Clips and segments per genre and fold, as a DataFrame."""
+    import pandas as pd
+
+    rows = []
+    for g, genre in enumerate(GENRES):
+        clips = [c for c in ds.clips if c.label == g]
+        row = {"genre": genre, "clips": len(clips),
+               "segments": int(np.sum(ds.labels == g))}
+        for k in range(ds.n_folds):
+            row[f"fold {k + 1} segments"] = int(np.sum((ds.labels == g) & (ds.folds == k)))
+        rows.append(row)
+    df = pd.DataFrame(rows).set_index("genre")
+    df.loc["total"] = df.sum()
+    return df
+
+
+def skipped_table(ds):
+    """Files left out of the corpus and why (unreadable, not audio, too short, silent)."""
+    import pandas as pd
+
+    rows = [{"file": Path(s["path"]).name, "reason": s["reason"]} for s in ds.skipped]
+    rows += [{"file": c, "reason": "every 5-s window silent (mean energy <= 1e-5)"}
+             for c in ds.silent_clips]
+    return pd.DataFrame(rows, columns=["file", "reason"])
+
+
+def plot_genre_examples(ds, examples: dict[str, int]):
+    """Waveform, Mel and STFT images of one segment per genre (one row each)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(examples), 3, figsize=(11, 1.6 * len(examples)),
+                             squeeze=False, constrained_layout=True)
+    mel, stft = ds.features("mel"), ds.features("stft")
+    im = None
+    for row, (genre, i) in zip(axes, examples.items()):
+        im = plot_segment(row, ds.waveforms([i])[0], np.asarray(mel[i], np.float32),
+                          np.asarray(stft[i], np.float32), title=genre)
+    axes[0, 0].set_title("waveform")
+    axes[0, 1].set_title("Mel dB (64 bands)")
+    axes[0, 2].set_title("STFT dB (kHz)")
+    for ax in axes[-1]:
+        ax.set_xlabel("time (s)")
+    fig.colorbar(im, ax=axes[:, 2], shrink=0.5, label="dB re. segment max")
+    return fig
+
+
+def genre_audio_table(ds, examples: dict[str, int], prefix: str) -> str:
+    """HTML table: one player per genre, with the clip and segment it comes from."""
+    rows = []
+    for genre, i in examples.items():
+        clip = ds.clips[ds.seg_clip[i]]
+        rows.append({"genre": genre, "clip": clip.clip_id,
+                     "segment": f"{int(ds.seg_index[i])} ({ds.seg_start[i] / SAMPLE_RATE:.1f} s)",
+                     "audio": audio_player(ds.waveforms([i])[0], f"{prefix}_{genre}")})
+    return audio_players_html(rows, ["genre", "clip", "segment", "audio"])
+
+
+# -- tables and figures of the experiment's stages ------------------------------------------
+PAPER = {"2d_legit": 81.87, "2d_adv": 12.09, "1d_orig": 78.29, "1d_adv": 27.91}
+ATTACK_NAMES = {"clean": "None", "fgsm": "FGSM", "bim": "BIM", "pgd": "PGD",
+                "random_sign": "random sign (control)"}
+MODEL_NAMES = {"mel": "2D CNN (Mel)", "stft": "2D CNN (STFT)", "wave": "1D CNN (audio)"}
+
+
+def accuracies(ds, idx, probs) -> dict[str, float]:
+    """Segment accuracy and track accuracy (majority vote, sum of probabilities), in %."""
+    from specadv import evaluation as ev
+
+    y, clips, segs = ds.labels[idx], ds.seg_clip[idx], ds.seg_index[idx]
+    return {"segment": 100 * ev.segment_accuracy(y, probs),
+            "track (vote)": 100 * ev.track_accuracy(probs, y, clips, segs, rule="vote"),
+            "track (sum)": 100 * ev.track_accuracy(probs, y, clips, segs, rule="sum")}
+
+
+def with_mean_std(df, label_col: str = "fold"):
+    """Append 'mean' and 'std' rows (sample std over the folds) to a per-fold table."""
+    import pandas as pd
+
+    num = df.select_dtypes("number")
+    mean, std = num.mean(), num.std(ddof=1)
+    extra = pd.DataFrame([mean, std], index=["mean", "std"])
+    return pd.concat([df, extra])
+
+
+def training_table(ds, fold_models):
+    """Per fold: test accuracy (segment, track), best validation accuracy, epoch, time."""
+    import pandas as pd
+
+    rows = []
+    for fm in fold_models:
+        rows.append({**accuracies(ds, fm.test_idx, fm.test_probs),
+                     "validation (best)": 100 * fm.val_accuracy, "best epoch": fm.best_epoch,
+                     "epochs run": len(fm.history["loss"]), "seconds": fm.seconds})
+    df = pd.DataFrame(rows, index=[f"fold {fm.fold + 1}" for fm in fold_models])
+    return with_mean_std(df)
+
+
+def first_n_table(ds, fold_models, ns=(1, 6, 12, 18, 21)):
+    """Track accuracy (%) over the first N segments of each clip, as the authors reported."""
+    import pandas as pd
+
+    from specadv import evaluation as ev
+
+    rows = {}
+    for fm in fold_models:
+        i = fm.test_idx
+        rows[f"fold {fm.fold + 1}"] = {
+            f"first {n} ({rule})": 100 * ev.track_accuracy(fm.test_probs, ds.labels[i],
+                                                          ds.seg_clip[i], ds.seg_index[i],
+                                                          rule=rule, first_n=n)
+            for n in ns for rule in ("vote", "sum")}
+    return with_mean_std(pd.DataFrame(rows).T)
+
+
+def plot_learning_curves(fold_models, title: str):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), constrained_layout=True)
+    for fm in fold_models:
+        h = fm.history
+        ep = np.arange(1, len(h["loss"]) + 1)
+        c = f"C{fm.fold}"
+        axes[0].plot(ep, h["loss"], c, label=f"fold {fm.fold + 1} train")
+        axes[0].plot(ep, h["val_loss"], c + "--", label=f"fold {fm.fold + 1} validation")
+        axes[1].plot(ep, 100 * np.asarray(h["accuracy"]), c)
+        axes[1].plot(ep, 100 * np.asarray(h["val_accuracy"]), c + "--")
+        axes[1].axvline(fm.best_epoch, color=c, lw=0.6, alpha=0.5)
+    axes[0].set(xlabel="epoch", ylabel="cross-entropy", title=f"{title}: loss")
+    axes[1].set(xlabel="epoch", ylabel="accuracy (%)",
+                title=f"{title}: accuracy (vertical: kept epoch)")
+    axes[0].legend(fontsize=7, ncol=2)
+    return fig
+
+
+def plot_confusion(ds, fold_models, title: str):
+    import matplotlib.pyplot as plt
+
+    from specadv import evaluation as ev
+
+    cm = sum(ev.confusion_matrix(ds.labels[fm.test_idx], fm.test_probs, 10) for fm in fold_models)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4), constrained_layout=True)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), v in np.ndenumerate(cm):
+        if v:
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(10), GENRES, rotation=60, fontsize=8)
+    ax.set_yticks(range(10), GENRES, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title=f"{title}: segments, all test folds")
+    return fig
+
+
+def attack_table(ds, fold_models, fold_attacks, level: str = "segment"):
+    """Accuracy (%) of a 2D CNN on legitimate and attacked test spectrograms, per fold."""
+    import pandas as pd
+
+    rows = {}
+    for fm, fa in zip(fold_models, fold_attacks):
+        row = {"legitimate": accuracies(ds, fm.test_idx, fm.test_probs)[level]}
+        for name, probs in fa["probs"].items():
+            row[ATTACK_NAMES[name]] = accuracies(ds, fa["test_idx"], probs)[level]
+        rows[f"fold {fm.fold + 1}"] = row
+    return with_mean_std(pd.DataFrame(rows).T)
+
+
+def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attack: str):
+    """Accuracy against eps (log axis) per representation, attack vs random-sign control."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
+    for k, (rep, per_fold) in enumerate(sweeps.items()):
+        eps = np.array([r["eps"] for r in per_fold[0]])
+        for name, style in ((attack, "-o"), ("random_sign", ":s")):
+            acc = 100 * np.array([[r[name] for r in f] for f in per_fold])
+            m, s = acc.mean(0), acc.std(0)
+            x = np.where(eps == 0, eps[eps > 0].min() / 3, eps)
+            ax.plot(x, m, style, color=f"C{k}", label=f"{rep}: {ATTACK_NAMES[name]}")
+            ax.fill_between(x, m - s, m + s, color=f"C{k}", alpha=0.15)
+    ax.set_xscale("log")
+    ax.axvline(0.3, color="0.5", lw=0.8, ls="--")
+    ax.text(0.3, 2, " paper's eps", fontsize=8, color="0.4")
+    ax.set(xlabel="eps (dB, L-inf; leftmost point: no attack)", ylabel="segment accuracy (%)",
+           ylim=(0, 100), title="2D CNN accuracy against the attack budget (mean ± std over folds)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_adversarial_example(x, x_adv, title: str, rep: str):
+    """Clean spectrogram, adversarial spectrogram and their difference."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3), constrained_layout=True)
+    for ax, img, t in ((axes[0], x, "legitimate"), (axes[1], x_adv, "adversarial")):
+        im = ax.imshow(img, origin="lower", aspect="auto", cmap="magma", vmin=-80, vmax=0)
+        ax.set_title(f"{title}: {t}")
+    fig.colorbar(im, ax=axes[:2], shrink=0.8, label="dB")
+    d = x_adv - x
+    lim = max(float(np.abs(d).max()), 1e-6)
+    im2 = axes[2].imshow(d, origin="lower", aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim)
+    axes[2].set_title("difference (dB)")
+    fig.colorbar(im2, ax=axes[2], shrink=0.8)
+    for ax in axes:
+        ax.set(xlabel="frame", ylabel="Mel band" if rep == "mel" else "STFT bin")
+    return fig
+
+
+def snr_table(fold_recs, metric: str):
+    """Mean (and std over segments) of a reconstruction metric per condition and fold."""
+    import pandas as pd
+
+    rows = {}
+    for fr in fold_recs:
+        rows[f"fold {fr['fold'] + 1}"] = {ATTACK_NAMES[c]: float(np.mean(fr["metrics"][c][metric]))
+                                          for c in fr["metrics"]}
+    df = with_mean_std(pd.DataFrame(rows).T)
+    allseg = {ATTACK_NAMES[c]: np.concatenate([fr["metrics"][c][metric] for fr in fold_recs])
+              for c in fold_recs[0]["metrics"]}
+    df.loc["std over segments"] = {k: float(np.std(v)) for k, v in allseg.items()}
+    df.loc["median over segments"] = {k: float(np.median(v)) for k, v in allseg.items()}
+    return df
+
+
+def transfer_table(ds, fold_models_1d, recs_by_rep, level: str = "segment"):
+    """1D CNN accuracy (%): original audio, and audio reconstructed from each condition."""
+    import pandas as pd
+
+    rows = {}
+    for k, fm in enumerate(fold_models_1d):
+        row = {"original audio": accuracies(ds, fm.test_idx, fm.test_probs)[level]}
+        for rep, recs in recs_by_rep.items():
+            fr = recs[k]
+            for c in fr["probs"]:
+                row[f"{rep}: {ATTACK_NAMES[c]}"] = accuracies(ds, fr["test_idx"],
+                                                              fr["probs"][c]["wave"])[level]
+        rows[f"fold {fm.fold + 1}"] = row
+    return with_mean_std(pd.DataFrame(rows).T)
+
+
+def paper_page_html(ds, rep: str, examples: dict[str, int], fold_models, recs, attacks,
+                    prefix: str) -> str:
+    """The paper's result page for one representation: per genre, rows None / BIM / FGSM
+    with the 2D CNN's prediction, SNR (paper's and standard) and an audio player."""
+    from specadv import metrics
+
+    by_fold = {fr["fold"]: fr for fr in recs}
+    att_by_fold = {fa["fold"]: fa for fa in attacks}
+    parts = []
+    for genre, i in examples.items():
+        fold = int(ds.folds[i])
+        fr, fa = by_fold[fold], att_by_fold[fold]
+        pos = int(np.flatnonzero(fr["test_idx"] == i)[0])
+        k = fr["examples"]["idx"].index(i)
+        original = ds.waveforms([i])[0]
+        clip = ds.clips[ds.seg_clip[i]]
+        rows = []
+        for cond in ("clean", "bim", "fgsm"):
+            probs = fold_models[fold].test_probs if cond == "clean" else fa["probs"][cond]
+            y = fr["examples"][cond][k]
+            pred = GENRES[int(np.argmax(probs[pos]))]
+            rows.append({"": ATTACK_NAMES[cond],
+                         "2D CNN prediction": pred.capitalize(),
+                         "SNR (paper)": f"{metrics.snr_paper(original, y):.2f}",
+                         "SNR (paper, unrestored)":
+                             f"{float(fr['metrics'][cond]['snr_paper_unrestored'][pos]):.2f}",
+                         "SNR (standard)": f"{metrics.snr(original, y):.2f}",
+                         "audio reconstructed": audio_player(y, f"{prefix}_{rep}_{genre}_{cond}")})
+        parts.append(f"<h4>{genre.upper()} <small>({clip.clip_id}, segment "
+                     f"{int(ds.seg_index[i])}, test fold {fold + 1})</small></h4>"
+                     f"<p>Original: {audio_player(original, f'{prefix}_{genre}_original')}</p>"
+                     + audio_players_html(rows, list(rows[0])))
+    return "\n".join(parts)
+
+
+
+def summary_table(run):
+    """The paper's headline figures beside this run's (segment accuracy, mean over folds)."""
+    import pandas as pd
+
+    ds = run.dataset()
+    wave = run.models("wave")
+    orig_1d = np.mean([accuracies(ds, fm.test_idx, fm.test_probs)["segment"] for fm in wave])
+    rows = {}
+    for rep in ("mel", "stft"):
+        models, atts, recs = run.models(rep), run.attacks(rep), run.reconstructions(rep)
+
+        def mean_acc(pairs):
+            return float(np.mean([accuracies(ds, idx, p)["segment"] for idx, p in pairs]))
+
+        col = {
+            "2D CNN, legitimate spectrograms": mean_acc((m.test_idx, m.test_probs) for m in models),
+            "2D CNN, FGSM spectrograms": mean_acc((a["test_idx"], a["probs"]["fgsm"]) for a in atts),
+            "2D CNN, BIM spectrograms": mean_acc((a["test_idx"], a["probs"]["bim"]) for a in atts),
+            "1D CNN, original audio": float(orig_1d),
+        }
+        for c in ("clean", "fgsm", "bim", "random_sign"):
+            col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms"] = mean_acc(
+                (r["test_idx"], r["probs"][c]["wave"]) for r in recs)
+        rows[f"this run: {rep}"] = col
+    df = pd.DataFrame(rows)
+    paper = {"2D CNN, legitimate spectrograms": PAPER["2d_legit"],
+             "2D CNN, BIM spectrograms": PAPER["2d_adv"],
+             "1D CNN, original audio": PAPER["1d_orig"],
+             "1D CNN, audio from BIM spectrograms": PAPER["1d_adv"]}
+    df.insert(0, "paper (GTZAN, best of Mel/STFT)", pd.Series(paper))
+    c = run.profile["corpus"]
+    corpus = (f"embedded corpus, {c['clips_per_genre']} clips x {c['seconds']:g} s per genre"
+              if c["kind"] == "embedded" else f"corpus folder {c['path']}")
+    df.columns.name = f"profile {run.profile.name}; {corpus}; segment accuracy %"
+    return df

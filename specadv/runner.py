@@ -1,0 +1,149 @@
+"""The pipeline runner: execute the notebooks with papermill, then build the book.
+
+The notebooks run in dependency order (those per representation once for each)
+into ``book/generated/``; the expensive work inside them is cached by
+:mod:`specadv.pipeline`, so a re-run with nothing changed only re-renders. A
+notebook that fails stops the run with the notebook, the cell and the error
+named; its executed copy is kept for inspection and never reaches the book.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from specadv.pipeline import project_root
+from specadv.report import BOOK_ENV
+
+__all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "build_book", "run"]
+
+
+@dataclass(frozen=True)
+class NotebookStep:
+    notebook: str  # file in notebooks/
+    params: dict = field(default_factory=dict)
+
+    @property
+    def output_name(self) -> str:
+        stem = Path(self.notebook).stem
+        rep = self.params.get("representation")
+        return f"{stem}_{rep}.ipynb" if rep else f"{stem}.ipynb"
+
+
+# Execution order (dependencies first); the book's order is _toc.yml's.
+NOTEBOOKS: list[NotebookStep] = [
+    NotebookStep("01_data.ipynb"),
+    NotebookStep("02_train2d.ipynb", {"representation": "mel"}),
+    NotebookStep("02_train2d.ipynb", {"representation": "stft"}),
+    NotebookStep("03_train1d.ipynb"),
+    NotebookStep("04_attacks.ipynb", {"representation": "mel"}),
+    NotebookStep("04_attacks.ipynb", {"representation": "stft"}),
+    NotebookStep("05_reconstruction.ipynb", {"representation": "mel"}),
+    NotebookStep("05_reconstruction.ipynb", {"representation": "stft"}),
+    NotebookStep("06_paper_page.ipynb"),
+    NotebookStep("07_transfer.ipynb"),
+]
+
+
+class RunError(RuntimeError):
+    """A notebook failed: names the notebook, the cell, the error and the kept copy."""
+
+
+def _error_outputs(nb_path: Path) -> list[tuple[int, str]]:
+    nb = json.loads(nb_path.read_text())
+    found = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append((i, f"{out.get('ename')}: {out.get('evalue')}"))
+    return found
+
+
+def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
+                      root: Path | None = None, log=print) -> list[tuple[str, float]]:
+    """Run each notebook with papermill into ``book/generated/``; return (name, seconds)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    root = root or project_root()
+    out_dir = root / "book" / "generated"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed_dir = root / "runs" / "failed-notebooks"
+    timings = []
+    os.environ[BOOK_ENV] = "1"
+    try:
+        for step in steps or NOTEBOOKS:
+            src = root / "notebooks" / step.notebook
+            dst = out_dir / step.output_name
+            tmp = out_dir / f".running-{step.output_name}"
+            t0 = time.perf_counter()
+            log(f"[specadv] executing {step.notebook} {step.params or ''}".rstrip())
+            try:
+                pm.execute_notebook(str(src), str(tmp), parameters={**params, **step.params},
+                                    kernel_name="python3", cwd=str(out_dir), progress_bar=False,
+                                    log_output=False)
+                errors = _error_outputs(tmp)
+                if errors:
+                    cell, msg = errors[0]
+                    raise RunError(f"{step.notebook}: cell {cell} failed: {msg}")
+            except (PapermillExecutionError, RunError) as exc:
+                failed_dir.mkdir(parents=True, exist_ok=True)
+                kept = failed_dir / step.output_name
+                if tmp.exists():
+                    shutil.move(str(tmp), kept)
+                if dst.exists():
+                    dst.unlink()  # never let a stale copy of a failed notebook reach the book
+                if isinstance(exc, PapermillExecutionError):
+                    msg = (f"{step.notebook}: cell {exc.exec_count or exc.cell_index} failed: "
+                           f"{exc.ename}: {exc.evalue}")
+                else:
+                    msg = str(exc)
+                raise RunError(f"{msg}\n  executed copy kept for inspection: {kept}") from None
+            os.replace(tmp, dst)
+            timings.append((step.output_name, time.perf_counter() - t0))
+    finally:
+        os.environ.pop(BOOK_ENV, None)
+    return timings
+
+
+def build_book(root: Path | None = None, strict: bool = True, log=print) -> Path:
+    """Build the Jupyter Book (all pages, warnings as errors) into ``_build/html``."""
+    root = root or project_root()
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--all",
+           "--path-output", str(root)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    log(f"[specadv] building the book: {' '.join(cmd)}")
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RunError(f"the book build failed (exit {proc.returncode}):\n"
+                       f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    index = root / "_build" / "html" / "index.html"
+    if not index.is_file():
+        raise RunError(f"the book build did not write {index}")
+    return index
+
+
+def run(profile: str | None = None, data: str | None = None, device: str | None = None,
+        book: bool = True, log=print) -> dict:
+    """Execute every notebook on a profile, then build the book; returns stage timings."""
+    from specadv.profiles import load_profile
+
+    prof = load_profile(profile)  # fail early, before any notebook starts, on a bad profile
+    params = {"profile": str(profile or prof.name), "data": str(data) if data else "",
+              "device": device or ""}
+    t0 = time.perf_counter()
+    timings = execute_notebooks(params, log=log)
+    result = {"profile": prof.name, "notebooks": timings}
+    if book:
+        t1 = time.perf_counter()
+        result["index"] = str(build_book(log=log))
+        result["book_seconds"] = time.perf_counter() - t1
+    result["total_seconds"] = time.perf_counter() - t0
+    return result

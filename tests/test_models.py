@@ -1,0 +1,119 @@
+"""Tests of specadv.models: the paper's 2D CNN layer list and shapes, the 1D CNN."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from specadv.models import (KERAS_BN_EPS, KERAS_BN_MOMENTUM, Spec2DCNN, Wave1DCNN, build_model,
+                            count_parameters)
+
+
+def _layer_kinds(seq):
+    return [type(m).__name__ for m in seq]
+
+
+def test_spec2d_layer_list_is_the_papers():
+    model = Spec2DCNN((64, 431))
+    assert _layer_kinds(model.features) == [
+        "Conv2d", "ReLU", "BatchNorm2d",
+        "Conv2d", "LeakyReLU", "MaxPool2d", "Dropout",
+        "Conv2d", "LeakyReLU",
+        "Conv2d", "LeakyReLU", "MaxPool2d"]
+    assert _layer_kinds(model.classifier) == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [32, 32, 64, 64]
+    assert all(c.kernel_size == (3, 3) and c.padding == (0, 0) and c.stride == (1, 1) for c in convs)
+    pools = [m for m in model.features if isinstance(m, nn.MaxPool2d)]
+    assert [(p.kernel_size, p.stride) for p in pools] == [(2, 2), (4, 2)]
+    leaky = [m for m in model.features if isinstance(m, nn.LeakyReLU)]
+    assert all(m.negative_slope == 0.2 for m in leaky)
+    drops = [m.p for m in model.modules() if isinstance(m, nn.Dropout)]
+    assert drops == [0.05, 0.8]  # Keras Dropout(0.8) drops 80%, as torch p=0.8
+    bn = model.features[2]
+    assert bn.momentum == KERAS_BN_MOMENTUM == 0.01 and bn.eps == KERAS_BN_EPS == 1e-3
+    assert model.classifier[1].out_features == 1024
+    assert model.classifier[-1].out_features == 10
+
+
+def test_spec2d_mel_input_flattens_to_64x12x103():
+    model = Spec2DCNN((64, 431)).eval()
+    assert model.feature_shape == (64, 12, 103)
+    assert model.flatten_features == 79104
+    with torch.no_grad():
+        assert model.features(torch.zeros(1, 1, 64, 431)).shape == (1, 64, 12, 103)
+        assert model(torch.zeros(2, 64, 431)).shape == (2, 10)
+        assert model(torch.zeros(2, 1, 64, 431)).shape == (2, 10)
+
+
+def test_spec2d_stft_input_257x431_works():
+    model = Spec2DCNN((257, 431), dense=512, width=4).eval()
+    assert model.feature_shape == (8, 60, 103)
+    with torch.no_grad():
+        assert model(torch.full((2, 257, 431), -40.0)).shape == (2, 10)
+
+
+def test_spec2d_width_scales_channels_and_flatten_follows():
+    model = Spec2DCNN((64, 431), width=8, dense=64)
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 8, 16, 16]
+    assert model.flatten_features == 16 * 12 * 103
+    assert model.classifier[1].in_features == model.flatten_features
+
+
+def test_spec2d_keras_init_has_zero_biases():
+    model = Spec2DCNN((32, 64), width=4, dense=8)
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            assert torch.all(m.bias == 0)
+
+
+def test_spec2d_rejects_too_small_input():
+    with pytest.raises(ValueError, match="too small"):
+        Spec2DCNN((19, 431))
+
+
+def test_wave1d_forward_on_five_seconds_gives_logits():
+    model = Wave1DCNN().eval()
+    assert model.feature_shape == (128, 100)
+    with torch.no_grad():
+        out = model(torch.randn(2, 110250) * 0.1)
+    assert out.shape == (2, 10)
+    assert 100_000 < count_parameters(model) < 5_000_000
+    kinds = _layer_kinds(model.features)
+    assert kinds.count("Conv1d") == 4 and kinds.count("BatchNorm1d") == 4
+    first = model.features[0]
+    assert first.kernel_size == (64,) and first.stride == (2,)
+    assert _layer_kinds(model.classifier) == ["Flatten", "Linear", "ReLU", "Dropout", "Linear",
+                                              "ReLU", "Dropout", "Linear"]
+
+
+def test_wave1d_average_pooling_head_is_small():
+    model = Wave1DCNN(width=8, dense=(32, 16), pooling="avg").eval()
+    assert model.flatten_features == 64
+    assert count_parameters(model) < 60_000
+    with torch.no_grad():
+        assert model(torch.zeros(3, 1, 110250)).shape == (3, 10)
+
+
+def test_config_rebuilds_the_same_architecture():
+    for model in (Spec2DCNN((64, 431), width=4, dense=16), Wave1DCNN(width=4, dense=(8, 8))):
+        again = type(model).from_config(model.config())
+        assert again.config() == model.config()
+        assert build_model(model.kind, **model.config()).config() == model.config()
+
+
+def test_build_model_seed_fixes_weights_without_touching_global_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    a = build_model("spec2d", seed=5, input_shape=(32, 64), width=4, dense=8)
+    after = torch.rand(1)
+    b = build_model("spec2d", seed=5, input_shape=(32, 64), width=4, dense=8)
+    assert torch.equal(after, expected)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+
+
+def test_build_model_rejects_unknown_kind():
+    with pytest.raises(ValueError, match="unknown model kind"):
+        build_model("resnet")

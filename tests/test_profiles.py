@@ -1,0 +1,58 @@
+import pytest
+
+from specadv.profiles import DEFAULTS, ProfileError, builtin_profiles, load_profile
+
+
+def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
+    assert {"smoke", "demo", "paper"} <= set(builtin_profiles())
+    paper = load_profile("paper")
+    assert paper["model2d"] == {"width": 32, "dense_mel": 1024, "dense_stft": 512}
+    t = paper["train2d"]
+    assert (t["optimizer"], t["lr"], t["batch_size"], t["epochs"]) == ("adadelta", 1.0, 100, 150)
+    assert t["validation"] == "segment" and t["early_stopping_patience"] is None
+    a = paper["attacks"]
+    assert (a["fgsm_eps"], a["bim_eps"], a["bim_step"], a["bim_iters"]) == (0.3, 0.3, 0.1, 10)
+    assert a["labels"] == "predicted" and a["clip"] is False
+    assert paper["folds"] == {"n_splits": 3, "seed": 7}
+    for name in ("smoke", "demo"):
+        assert load_profile(name)["train2d"]["validation"] == "clip"
+
+
+def test_unknown_key_lists_the_valid_keys(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("name: x\ntrain2d:\n  epoch: 3\n")
+    with pytest.raises(ProfileError) as err:
+        load_profile(f)
+    msg = str(err.value)
+    assert "train2d.epoch" in msg and "epochs" in msg and str(f) in msg
+
+
+def test_wrong_type_is_refused(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("attacks:\n  bim_iters: ten\n")
+    with pytest.raises(ProfileError, match="attacks.bim_iters.*int"):
+        load_profile(f)
+    f.write_text("attacks:\n  clip: 1\n")
+    with pytest.raises(ProfileError, match="attacks.clip"):
+        load_profile(f)
+
+
+def test_values_are_never_evaluated_as_code(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("name: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(ProfileError, match="not valid YAML"):
+        load_profile(f)
+
+
+def test_unknown_profile_name_lists_builtins():
+    with pytest.raises(ProfileError, match="demo"):
+        load_profile("dmeo")
+
+
+def test_overrides_and_digest():
+    p = load_profile("smoke", device="cpu")
+    assert p["device"] == "cpu"
+    q = load_profile("smoke", attacks={"fgsm_eps": 0.5})
+    assert q["attacks"]["fgsm_eps"] == 0.5 and q["attacks"]["bim_eps"] == DEFAULTS["attacks"]["bim_eps"]
+    assert p.section_digest("attacks") != q.section_digest("attacks")
+    assert p.section_digest("folds") == q.section_digest("folds")
