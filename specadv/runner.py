@@ -47,6 +47,7 @@ NOTEBOOKS: list[NotebookStep] = [
     NotebookStep("05_reconstruction.ipynb", {"representation": "stft"}),
     NotebookStep("06_paper_page.ipynb"),
     NotebookStep("07_transfer.ipynb"),
+    NotebookStep("08_explorer.ipynb"),
 ]
 
 
