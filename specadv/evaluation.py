@@ -101,7 +101,8 @@ def track_predictions(probs, clip_index, segment_index=None, rule: str = "vote",
     probs = np.asarray(probs)
     clip_index = np.asarray(clip_index)
     if len(probs) != len(clip_index):
-        raise ValueError(f"probs ({len(probs)}) and clip_index ({len(clip_index)}) differ in length")
+        raise ValueError(f"probs ({len(probs)}) and clip_index ({len(clip_index)}) "
+                         f"differ in length")
     clips, inverse = np.unique(clip_index, return_inverse=True)
     keep = _first_n_mask(inverse, segment_index, first_n)
     inverse_kept = inverse[keep]

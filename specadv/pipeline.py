@@ -317,14 +317,17 @@ class Run:
                      silent_clips=silent, window_samples=window)
 
     # -- training ------------------------------------------------------------------------
-    def train_config(self, section: str):
-        """The :class:`~specadv.training.TrainConfig` of ``train2d`` or ``train1d``."""
+    def train_config(self, kind: str):
+        """The :class:`~specadv.training.TrainConfig` of the models of ``kind`` (mel, stft, wave)."""
         from specadv.training import TrainConfig
 
-        t = self.profile[section]
-        return TrainConfig(epochs=t["epochs"], batch_size=t["batch_size"],
-                           optimizer=t["optimizer"], lr=t["lr"],
-                           early_stopping_patience=t["early_stopping_patience"],
+        t = self.profile["train1d" if kind == "wave" else "train2d"]
+        epochs, lr = t["epochs"], t["lr"]
+        if kind == "stft":
+            epochs = t["epochs_stft"] or epochs
+            lr = t["lr_stft"] if t["lr_stft"] is not None else lr
+        return TrainConfig(epochs=epochs, batch_size=t["batch_size"], optimizer=t["optimizer"],
+                           lr=lr, early_stopping_patience=t["early_stopping_patience"],
                            validation_by=t["validation"], validation_fraction=t["val_fraction"],
                            seed=t["seed"], device=self.profile["device"])
 
@@ -333,17 +336,18 @@ class Run:
         if kind == "wave":
             m = self.profile["model1d"]
             return {"n_samples": self.profile["segments"]["window_samples"], "width": m["width"],
-                    "dense": list(m["dense"])}
+                    "dense": list(m["dense"]), "dropout": m["dropout"], "pooling": m["pooling"],
+                    "bn_momentum": m["bn_momentum"]}
         m = self.profile["model2d"]
-        return {"input_shape": list(FEATURE_SHAPES[_rep(kind)]), "width": m["width"],
-                "dense": m[f"dense_{kind}"]}
+        width = m["width_stft"] if kind == "stft" and m["width_stft"] else m["width"]
+        return {"input_shape": list(FEATURE_SHAPES[_rep(kind)]), "width": width,
+                "dense": m[f"dense_{kind}"], "dropout_dense": m["dropout_dense"],
+                "bn_momentum": m["bn_momentum"]}
 
     def _model_entry(self, kind: str, fold: int) -> artifacts.Entry:
         ds = self.dataset()
-        section = "train1d" if kind == "wave" else "train2d"
         settings = {"dataset": ds.key, "kind": kind, "fold": fold,
-                    "model": self.model_config(kind),
-                    "train": self.train_config(section).identity()}
+                    "model": self.model_config(kind), "train": self.train_config(kind).identity()}
         return self.store.entry(f"model-{kind}", settings)
 
     def models(self, kind: str) -> list[FoldModel]:
@@ -358,8 +362,7 @@ class Run:
         from specadv.models import build_model
 
         ds = self.dataset()
-        section = "train1d" if kind == "wave" else "train2d"
-        config = self.train_config(section)
+        config = self.train_config(kind)
         model_kind = "wave1d" if kind == "wave" else "spec2d"
         x = SegmentAudio(ds) if kind == "wave" else ds.features(kind)
         entry = self._model_entry(kind, fold)
@@ -390,8 +393,16 @@ class Run:
                          entry.folder.name)
 
     # -- attacks -------------------------------------------------------------------------
-    RECONSTRUCTED_ATTACKS = ("fgsm", "bim", "random_sign")
-    ATTACKS = ("fgsm", "bim", "pgd", "random_sign")
+    RECONSTRUCTED_ATTACKS = ("fgsm", "bim", "random_sign")  # turned into sound (if run)
+
+    @property
+    def attack_names(self) -> tuple[str, ...]:
+        return tuple(self.profile["attacks"]["names"])
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """What is reconstructed: the clean spectrogram and each reconstructed attack's."""
+        return ("clean",) + tuple(a for a in self.attack_names if a in self.RECONSTRUCTED_ATTACKS)
 
     def attacks(self, rep: str) -> list[dict]:
         """Adversarial test spectrograms of every fold: predictions, sweep, perturbations.
@@ -418,7 +429,7 @@ class Run:
             records, bs = {}, a["batch_size"]
             labels = "true" if a["labels"] == "true" else "predicted"
             n, shape = len(idx), FEATURE_SHAPES[rep]
-            for name in _progress(self.ATTACKS, desc=f"attacks {rep} fold {fold + 1}",
+            for name in _progress(self.attack_names, desc=f"attacks {rep} fold {fold + 1}",
                                   disable=not self.progress):
                 params = atk.attack_params(a, name)
                 probs = np.zeros((n, 10), dtype=np.float32)
@@ -442,7 +453,7 @@ class Run:
         info = entry.info()
         out = {"fold": fold, "test_idx": idx, "records": info["records"], "sweep": info["sweep"],
                "probs": {name: artifacts.load_npy(entry.path(f"probs_{name}.npy"))
-                         for name in self.ATTACKS},
+                         for name in self.attack_names},
                "delta": lambda name, e=entry: artifacts.load_npy(e.path(f"delta_{name}.npy"),
                                                                   mmap=True)}
         return out
@@ -472,8 +483,6 @@ class Run:
 
 
     # -- reconstruction and transfer -----------------------------------------------------
-    CONDITIONS = ("clean", "fgsm", "bim", "random_sign")
-
     def examples(self) -> dict[str, int]:
         """One segment per genre shown in the book (its reconstructions are kept as audio)."""
         from specadv.report import genre_examples
@@ -508,10 +517,10 @@ class Run:
         load = lambda name: artifacts.load_npy(entry.path(name))  # noqa: E731
         return {
             "fold": fold, "test_idx": att["test_idx"], "seconds": info["seconds"],
-            "metrics": {c: {m: load(f"{c}_{m}.npy") for m in METRICS} for c in self.CONDITIONS},
+            "metrics": {c: {m: load(f"{c}_{m}.npy") for m in METRICS} for c in self.conditions},
             "probs": {c: {t: load(f"{c}_probs_{t}.npy") for t in ("wave", "mel", "stft")}
-                      for c in self.CONDITIONS},
-            "examples": {"idx": ex_rows, **{c: load(f"examples_{c}.npy") for c in self.CONDITIONS}},
+                      for c in self.conditions},
+            "examples": {"idx": ex_rows, **{c: load(f"examples_{c}.npy") for c in self.conditions}},
         }
 
     def _attack_entry(self, rep: str, fold: int) -> artifacts.Entry:
@@ -529,7 +538,7 @@ class Run:
         idx, n, bs = att["test_idx"], len(att["test_idx"]), r["batch_size"]
         ex_pos = {int(np.flatnonzero(idx == i)[0]): k for k, i in enumerate(ex_rows)}
         t0 = time.perf_counter()
-        for cond in self.CONDITIONS:
+        for cond in self.conditions:
             out = {m: np.zeros(n, np.float32) for m in METRICS}
             probs = {t: np.zeros((n, 10), np.float32) for t in ("wave", "mel", "stft")}
             examples = np.zeros((len(ex_rows), ds.window), np.float32)

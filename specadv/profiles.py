@@ -37,10 +37,17 @@ DEFAULTS: dict[str, Any] = {
     },
     "segments": {"window_samples": 110250, "overlap": 0.75, "min_energy": 1e-5},
     "folds": {"n_splits": 3, "seed": 7},
-    "model2d": {"width": 32, "dense_mel": 1024, "dense_stft": 512},
-    "model1d": {"width": 16, "dense": [128, 64]},
+    "model2d": {
+        "width": 32, "width_stft": None,   # None: the same width for both representations
+        "dense_mel": 1024, "dense_stft": 512,
+        "dropout_dense": 0.8,              # Keras Dropout(0.8): 80% of units dropped
+        "bn_momentum": 0.01,               # Keras' 0.99 in torch's convention
+    },
+    "model1d": {"width": 16, "dense": [128, 64], "dropout": 0.25, "pooling": "flatten",
+                "bn_momentum": 0.01},
     "train2d": {
         "epochs": 150, "batch_size": 100, "optimizer": "adadelta", "lr": 1.0,
+        "epochs_stft": None, "lr_stft": None,  # None: as for Mel
         "validation": "segment",   # the authors' Keras validation_split (leaks; see the book)
         "val_fraction": 0.2, "early_stopping_patience": None, "seed": 0,
     },
@@ -50,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
         "seed": 0,
     },
     "attacks": {
+        "names": ["fgsm", "bim", "pgd", "random_sign"],  # random_sign: the same-budget control
         "labels": "predicted",     # cleverhans' default, as the authors ran it; or "true"
         "clip": False,             # clip adversarial dB to [-80, 0]; the authors did not
         "fgsm_eps": 0.3,
@@ -94,6 +102,8 @@ def _type_ok(default, value) -> bool:
     if isinstance(default, int):
         return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(default, list):
+        if default and isinstance(default[0], str):
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
         return isinstance(value, list) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     return isinstance(value, type(default))
@@ -140,6 +150,11 @@ def _validate(p: dict, source: str) -> None:
                            f"got {p['corpus']['kind']!r}")
     if p["attacks"]["labels"] not in ("predicted", "true"):
         raise ProfileError(f"{source}: attacks.labels must be 'predicted' or 'true'")
+    known = ("fgsm", "bim", "pgd", "random_sign")
+    names = p["attacks"]["names"]
+    if any(n not in known for n in names) or not {"fgsm", "bim"} <= set(names):
+        raise ProfileError(f"{source}: attacks.names must list fgsm and bim (the paper's) and "
+                           f"may add pgd and random_sign; got {names}")
     if p["device"] not in ("auto", "cpu", "cuda"):
         raise ProfileError(f"{source}: device must be auto, cpu or cuda; got {p['device']!r}")
     for section in ("train2d", "train1d"):

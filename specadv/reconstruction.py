@@ -69,7 +69,7 @@ NNLS_ITERS = 16           # projected-gradient steps of mel_to_stft after the pi
 PGHI_ITERS = 24
 PGHI_MOMENTUM = 0.9
 PGHI_SETTINGS = MappingProxyType({"init": "pghi", "n_iter": PGHI_ITERS, "momentum": PGHI_MOMENTUM})
-_CPU_CHUNK = 4            # items per Griffin-Lim pass on CPU: buffers stay in cache
+_CPU_CHUNK = 2            # items per pass on CPU: the buffers stay in cache
 
 
 # --------------------------------------------------------------------------- helpers

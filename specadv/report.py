@@ -413,7 +413,7 @@ def summary_table(run):
             "2D CNN, BIM spectrograms": mean_acc((a["test_idx"], a["probs"]["bim"]) for a in atts),
             "1D CNN, original audio": float(orig_1d),
         }
-        for c in ("clean", "fgsm", "bim", "random_sign"):
+        for c in run.conditions:
             col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms"] = mean_acc(
                 (r["test_idx"], r["probs"][c]["wave"]) for r in recs)
         rows[f"this run: {rep}"] = col

@@ -154,7 +154,8 @@ class CheckpointMismatch(ValueError):
     def __init__(self, path, differences: dict):
         self.path = Path(path)
         self.differences = differences
-        lines = "; ".join(f"{k}: stored {a!r}, requested {b!r}" for k, (a, b) in differences.items())
+        lines = "; ".join(f"{k}: stored {a!r}, requested {b!r}"
+                          for k, (a, b) in differences.items())
         super().__init__(f"{path}: checkpoint was trained with other settings ({lines}). "
                          f"Delete it (or use another output directory) to retrain.")
 
@@ -267,7 +268,9 @@ def _read(x, idx: np.ndarray) -> np.ndarray:
     if rows.dtype not in (np.float16, np.float32):
         return np.ascontiguousarray(rows, dtype=np.float32)
     # a slice of a read-only memmap is a view: copy it into memory
-    return np.array(rows, copy=True, order="C") if not rows.flags.writeable else np.ascontiguousarray(rows)
+    if not rows.flags.writeable:
+        return np.array(rows, copy=True, order="C")
+    return np.ascontiguousarray(rows)
 
 
 def _load(x, y, idx, pin: bool):
@@ -475,7 +478,8 @@ def train(model: nn.Module, x, y, train_idx, val_idx=None, config: TrainConfig |
                 best_state = _cpu_state(model)
             else:
                 wait += 1
-                if config.early_stopping_patience is not None and wait >= config.early_stopping_patience:
+                patience = config.early_stopping_patience
+                if patience is not None and wait >= patience:
                     stopped_early = True
                     break
         epochs.close()
@@ -669,8 +673,9 @@ def load_checkpoint(path, model_kind: str, model_config: dict | None = None,
         if stored is None:
             differences["train_config"] = (None, "<given>")
         else:
+            known = {f.name for f in fields(TrainConfig)}
             stored_identity = TrainConfig(**{k: v for k, v in stored.items()
-                                             if k in {f.name for f in fields(TrainConfig)}}).identity()
+                                             if k in known}).identity()
             differences.update(_differences("train_config", stored_identity,
                                             train_config.identity()))
     if differences:

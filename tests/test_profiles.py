@@ -6,7 +6,8 @@ from specadv.profiles import DEFAULTS, ProfileError, builtin_profiles, load_prof
 def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
     assert {"smoke", "demo", "paper"} <= set(builtin_profiles())
     paper = load_profile("paper")
-    assert paper["model2d"] == {"width": 32, "dense_mel": 1024, "dense_stft": 512}
+    assert paper["model2d"] == {"width": 32, "width_stft": None, "dense_mel": 1024,
+                                "dense_stft": 512, "dropout_dense": 0.8, "bn_momentum": 0.01}
     t = paper["train2d"]
     assert (t["optimizer"], t["lr"], t["batch_size"], t["epochs"]) == ("adadelta", 1.0, 100, 150)
     assert t["validation"] == "segment" and t["early_stopping_patience"] is None

@@ -254,3 +254,25 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
     torch.save({"weights": torch.zeros(1)}, path)
     with pytest.raises(ValueError, match="not a specadv checkpoint"):
         load_checkpoint(path, "spec2d", SPEC)
+
+
+def test_channels_last_runs_leave_the_model_contiguous():
+    x, y = _toy_spectrograms(n=32)
+    model = build_model("spec2d", seed=0, **SPEC)
+    train(model, x, y, np.arange(24), np.arange(24, 32), _config(epochs=1), progress=False)
+    predict(model, x)
+    assert all(p.is_contiguous() for p in model.parameters())
+
+
+def test_nchw_and_channels_last_training_agree():
+    x, y = _toy_spectrograms(n=32)
+    # no dropout: its masks are drawn in memory order, which the layout changes
+    spec = {**SPEC, "dropout_conv": 0.0, "dropout_dense": 0.0}
+    states = []
+    for layout in (True, False):
+        model = build_model("spec2d", seed=0, **spec)
+        train(model, x, y, np.arange(32), None, _config(epochs=1, lr=1e-4, channels_last=layout),
+              progress=False)
+        states.append(model.state_dict())
+    for k in states[0]:
+        torch.testing.assert_close(states[0][k], states[1][k], rtol=1e-3, atol=1e-4)
