@@ -13,8 +13,11 @@ librosa's Mel error is that of its own random starts (one per timed run), so
 the table shows its spread; librosa is timed both one segment at a time (as the
 authors ran it) and on the whole batch, and the ratio is taken to the faster.
 Runs are interleaved and the best of ``--repeats`` is kept, so that the load of
-a shared machine hits every way alike. Attack throughput is not measured here
-(``benchmarks/attacks.py``).
+a shared machine hits every way alike; each way is also timed in CPU seconds of
+the process (``seg/CPU-s``), which other processes disturb less. On a machine
+whose cores are busy, torch's two OpenMP threads stall at every parallel op
+(10-100x slower): use ``--threads 1`` there. Attack throughput is not measured
+here (``benchmarks/attacks.py``).
 
     python benchmarks/reconstruction.py                 # 2 threads, paper audio
     python benchmarks/reconstruction.py --threads 1 --json runs/bench_reconstruction.json
@@ -190,6 +193,18 @@ def print_report(res: dict) -> None:
           "benchmarks/attacks.py.")
 
 
+def _warn_if_busy(threads: int) -> None:
+    """torch's OpenMP threads stall on a machine whose cores other processes hold."""
+    if not hasattr(os, "getloadavg"):
+        return
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if threads > 1 and load > 0.5:
+        print(f"warning: load average {load:.1f} on {cores} cores before the run: with "
+              f"{threads} torch threads each parallel op waits for a core that another "
+              "process holds (seen: 10-100x slower); --threads 1 and the seg/CPU-s "
+              "columns are the robust comparison on a shared machine")
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -207,6 +222,7 @@ def main(argv=None) -> dict:
                         help="seed of the synthetic segments and of the sign noise")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
+    _warn_if_busy(args.threads or torch.get_num_threads())
     res = run(args)
     print_report(res)
     if args.json:

@@ -358,6 +358,8 @@ class Run:
         return self._models[kind]
 
     def _fold_model(self, kind: str, fold: int) -> FoldModel:
+        import torch
+
         from specadv import training
         from specadv.models import build_model
 
@@ -387,6 +389,9 @@ class Run:
         model, _ = training.load_checkpoint(entry.path("model.pt"), model_kind,
                                             self.model_config(kind), config)
         model.to(self.device).eval()
+        if kind != "wave":
+            # channels-last weights: 2-3x faster 2D convolutions on CPU (oneDNN) and on CUDA
+            model.to(memory_format=torch.channels_last)
         return FoldModel(kind, fold, model, info["history"], info["best_epoch"],
                          info["val_accuracy"], test_idx,
                          artifacts.load_npy(entry.path("test_probs.npy")), info["seconds"],

@@ -75,6 +75,8 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
     out_dir = root / "book" / "generated"
     out_dir.mkdir(parents=True, exist_ok=True)
     failed_dir = root / "runs" / "failed-notebooks"
+    for stale in out_dir.glob(".running-*"):  # left by a killed run; never shown, never read
+        stale.unlink()
     timings = []
     os.environ[BOOK_ENV] = "1"
     try:

@@ -30,7 +30,7 @@ def _music_like(n_items=2, seconds=1.0, seed=0):
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """One intra-op thread for this module: on a shared 2-core machine, torch's two
-    OpenMP threads stall whenever another process holds a core (10x slower), and these
+    OpenMP threads stall whenever another process holds a core (10-100x slower), and these
     small batches gain nothing from a second thread."""
     n = torch.get_num_threads()
     torch.set_num_threads(1)
