@@ -77,6 +77,8 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
     failed_dir = root / "runs" / "failed-notebooks"
     for stale in out_dir.glob(".running-*"):  # left by a killed run; never shown, never read
         stale.unlink()
+    if steps is None:  # a whole run rewrites every player: drop another profile's audio
+        shutil.rmtree(root / "book" / "_static" / "audio", ignore_errors=True)
     timings = []
     os.environ[BOOK_ENV] = "1"
     try:
