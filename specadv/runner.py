@@ -65,6 +65,24 @@ def _error_outputs(nb_path: Path) -> list[tuple[int, str]]:
     return found
 
 
+REPRESENTATION_NAMES = {"mel": "Mel", "stft": "STFT"}
+
+
+def _title_with_representation(nb_path: Path, rep: str | None) -> None:
+    """Name the representation in the page title of a per-representation notebook."""
+    if not rep:
+        return
+    nb = json.loads(nb_path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            head, _, rest = src.partition("\n")
+            if head.startswith("# "):
+                cell["source"] = f"{head} ({REPRESENTATION_NAMES.get(rep, rep)})\n{rest}"
+            break
+    nb_path.write_text(json.dumps(nb, indent=1))
+
+
 def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
                       root: Path | None = None, log=print) -> list[tuple[str, float]]:
     """Run each notebook with papermill into ``book/generated/``; return (name, seconds)."""
@@ -109,6 +127,7 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
                 else:
                     msg = str(exc)
                 raise RunError(f"{msg}\n  executed copy kept for inspection: {kept}") from None
+            _title_with_representation(tmp, step.params.get("representation"))
             os.replace(tmp, dst)
             timings.append((step.output_name, time.perf_counter() - t0))
     finally:

@@ -38,3 +38,17 @@ def test_per_representation_steps_get_their_own_output():
     assert NotebookStep("04_attacks.ipynb", {"representation": "mel"}).output_name == \
         "04_attacks_mel.ipynb"
     assert NotebookStep("01_data.ipynb").output_name == "01_data.ipynb"
+
+
+def test_per_representation_page_titles_name_the_representation(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Attacking the 2D CNNs\n\ntext"),
+        nbformat.v4.new_code_cell("representation = 'mel'", metadata={"tags": ["parameters"]})],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}})
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "04_attacks.ipynb")
+    step = NotebookStep("04_attacks.ipynb", {"representation": "stft"})
+    execute_notebooks({}, [step], root=tmp_path, log=lambda *_: None)
+    out = nbformat.read(tmp_path / "book" / "generated" / "04_attacks_stft.ipynb", as_version=4)
+    assert out.cells[0].source.startswith("# Attacking the 2D CNNs (STFT)\n")
