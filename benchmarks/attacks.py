@@ -76,7 +76,8 @@ def bench_one(rep: str, args, device: torch.device) -> dict:
     dense = args.dense_mel if rep == "mel" else args.dense_stft
     torch.manual_seed(args.seed)
     model, source = build_cnn(n_freq, args.width, dense)
-    model = model.to(device).eval()
+    # channels-last weights, as the pipeline loads its 2D CNNs: 2-3x faster convolutions
+    model = model.to(device).eval().to(memory_format=torch.channels_last)
     # dB spectrogram values of a top_db=80, ref=max feature
     x = -80.0 * torch.rand(args.n, n_freq, N_FRAMES, device=device)
 
