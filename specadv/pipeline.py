@@ -464,7 +464,7 @@ class Run:
         return out
 
     def _eps_sweep(self, fm: FoldModel, x_all, idx, y, labels: str) -> list[dict]:
-        """Segment accuracy against eps for the sweep attack and the random-sign control."""
+        """Segment accuracy against eps for the sweep attacks and the random-sign control."""
         import torch
 
         from specadv import attacks as atk
@@ -475,7 +475,7 @@ class Run:
         out = []
         for eps in [0.0] + list(a["sweep_eps"]):
             row = {"eps": eps, "n": len(rows)}
-            for name in (a["sweep_attack"], "random_sign"):
+            for name in dict.fromkeys([*a["sweep_attacks"], "random_sign"]):
                 params = {**atk.attack_params(a, name), "eps": eps}
                 if "step" in params:  # the BIM step scales with the budget (0.1 for eps 0.3)
                     params["step"] = eps / 3.0

@@ -65,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
         "pgd_eps": 0.3, "pgd_step": 0.1, "pgd_iters": 10,
         "noise_eps": 0.3,
         "sweep_eps": [0.03, 0.1, 0.3, 1.0, 3.0],
-        "sweep_attack": "bim",
+        "sweep_attacks": ["bim", "pgd"],  # drawn against eps beside the random-sign control
         "sweep_max_segments": 2000,
         "batch_size": 256,
         "seed": 0,
@@ -152,6 +152,8 @@ def _validate(p: dict, source: str) -> None:
         raise ProfileError(f"{source}: attacks.labels must be 'predicted' or 'true'")
     known = ("fgsm", "bim", "pgd", "random_sign")
     names = p["attacks"]["names"]
+    if any(n not in known for n in p["attacks"]["sweep_attacks"]):
+        raise ProfileError(f"{source}: attacks.sweep_attacks may list {', '.join(known)}")
     if any(n not in known for n in names) or not {"fgsm", "bim"} <= set(names):
         raise ProfileError(f"{source}: attacks.names must list fgsm and bim (the paper's) and "
                            f"may add pgd and random_sign; got {names}")

@@ -284,19 +284,23 @@ def attack_table(ds, fold_models, fold_attacks, level: str = "segment"):
     return with_mean_std(pd.DataFrame(rows).T)
 
 
-def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attack: str):
-    """Accuracy against eps (log axis) per representation, attack vs random-sign control."""
+def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attacks: list[str]):
+    """Accuracy against eps (log axis) per representation: each attack and the random-sign
+    control (dotted), mean and spread over folds."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
+    names = list(dict.fromkeys([*attacks, "random_sign"]))
+    styles = ["-o", "--^", "-.v"]
     for k, (rep, per_fold) in enumerate(sweeps.items()):
         eps = np.array([r["eps"] for r in per_fold[0]])
-        for name, style in ((attack, "-o"), ("random_sign", ":s")):
+        x = np.where(eps == 0, eps[eps > 0].min() / 3, eps)
+        for j, name in enumerate(names):
             acc = 100 * np.array([[r[name] for r in f] for f in per_fold])
             m, s = acc.mean(0), acc.std(0)
-            x = np.where(eps == 0, eps[eps > 0].min() / 3, eps)
-            ax.plot(x, m, style, color=f"C{k}", label=f"{rep}: {ATTACK_NAMES[name]}")
-            ax.fill_between(x, m - s, m + s, color=f"C{k}", alpha=0.15)
+            style = ":s" if name == "random_sign" else styles[j % len(styles)]
+            ax.plot(x, m, style, color=f"C{k * len(names) + j}", label=f"{rep}: {ATTACK_NAMES[name]}")
+            ax.fill_between(x, m - s, m + s, color=f"C{k * len(names) + j}", alpha=0.12)
     ax.set_xscale("log")
     ax.axvline(0.3, color="0.5", lw=0.8, ls="--")
     ax.text(0.3, 2, " paper's eps", fontsize=8, color="0.4")
@@ -304,6 +308,19 @@ def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attack: str):
            ylim=(0, 100), title="2D CNN accuracy against the attack budget (mean ± std over folds)")
     ax.legend(fontsize=8)
     return fig
+
+
+def sweep_table(per_fold: list[list[dict]], eps: float = 0.3):
+    """Accuracy (%) at one budget of the sweep, per fold: every sweep attack and the control."""
+    import pandas as pd
+
+    rows = {}
+    for k, sweep in enumerate(per_fold):
+        row = next((r for r in sweep if abs(r["eps"] - eps) < 1e-9), None)
+        if row is not None:
+            rows[f"fold {k + 1} ({row['n']} segments)"] = {
+                ATTACK_NAMES[n]: 100 * v for n, v in row.items() if n in ATTACK_NAMES}
+    return with_mean_std(pd.DataFrame(rows).T)
 
 
 def plot_adversarial_example(x, x_adv, title: str, rep: str):
