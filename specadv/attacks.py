@@ -49,7 +49,7 @@ __all__ = [
     "EPS_DB", "BIM_STEP_DB", "BIM_ITERS", "ATTACKS",
     "fgsm", "bim", "pgd", "random_sign",
     "predicted_labels", "cross_entropy_sum", "eval_mode",
-    "AttackResult", "attack", "attack_params", "CLIP_DB",
+    "AttackResult", "attack", "attack_params", "budget_params", "CLIP_DB",
 ]
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -503,6 +503,18 @@ def attack_params(attacks_profile: dict, name: str) -> dict:
     if name in ("pgd", "random_sign") and attacks_profile.get("seed") is not None:
         out["seed"] = attacks_profile["seed"]
     return out
+
+
+def budget_params(attacks_profile: dict, name: str, eps: float) -> dict:
+    """:func:`attack_params` of ``name`` at another budget ``eps``, the step scaled with it.
+
+    The iterative attacks keep the paper's ratio of step to budget (0.1 dB for 0.3 dB):
+    ``step = eps / 3``. Used by the eps sweep and the explorer.
+    """
+    params = {**attack_params(attacks_profile, name), "eps": float(eps)}
+    if "step" in params:
+        params["step"] = float(eps) / 3.0
+    return params
 
 
 def _generator(seed: int | None, x) -> torch.Generator | None:

@@ -82,9 +82,7 @@ def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
         x, ref = features.mel_db(w, return_ref=True)
     else:
         x, _, ref = features.stft_db(w, return_ref=True)
-    params = {**atk.attack_params(a, attack), "eps": float(eps)}
-    if "step" in params:
-        params["step"] = float(eps) / 3.0
+    params = atk.budget_params(a, attack, eps)
     x_adv = x if eps == 0 else atk.attack(m2d, x, attack, params,
                                           labels=a["labels"], y_true=ds.labels[[segment]]).x_adv
 

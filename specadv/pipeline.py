@@ -476,9 +476,7 @@ class Run:
         for eps in [0.0] + list(a["sweep_eps"]):
             row = {"eps": eps, "n": len(rows)}
             for name in dict.fromkeys([*a["sweep_attacks"], "random_sign"]):
-                params = {**atk.attack_params(a, name), "eps": eps}
-                if "step" in params:  # the BIM step scales with the budget (0.1 for eps 0.3)
-                    params["step"] = eps / 3.0
+                params = atk.budget_params(a, name, eps)
                 x_adv = x if eps == 0 else atk.attack(fm.model, x, name, params, labels=labels,
                                                       y_true=y[rows],
                                                       batch_size=a["batch_size"]).x_adv

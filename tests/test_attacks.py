@@ -270,3 +270,13 @@ def test_random_sign_moves_each_element_by_exactly_eps_and_is_reproducible():
     assert set(clipped.unique().tolist()) == {-0.3, 0.0}
     out_np = random_sign(x.numpy().astype(np.float32), 0.3)
     assert isinstance(out_np, np.ndarray) and out_np.dtype == np.float32
+
+
+def test_budget_params_scale_the_step_with_eps_as_the_paper():
+    from specadv.attacks import budget_params
+
+    profile = {"bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10, "clip": False, "noise_eps": 0.3}
+    assert budget_params(profile, "bim", 0.9) == {"eps": 0.9, "clip": False, "step": 0.3,
+                                                  "iters": 10}
+    assert budget_params(profile, "fgsm", 0.5)["eps"] == 0.5
+    assert "step" not in budget_params(profile, "random_sign", 0.5)
