@@ -7,7 +7,10 @@ Pure functions over prediction arrays (no model, no files):
   by majority vote or by the sum of their class probabilities, over all segments or
   only the first N (the paper's N = 1, 6, 12, 18, 21);
 - :func:`confusion_matrix` counts true (rows) against predicted (columns) labels;
-- :func:`fold_summary` gives the mean and the sample standard deviation over folds.
+- :func:`fold_summary` gives the mean and the sample standard deviation over folds;
+- :func:`bootstrap_ci` a confidence interval that resamples clips, :func:`mcnemar`
+  a paired test between two sets of predictions, :func:`transfer_stats` whether
+  adversarial examples of one model fool another (the transfer rate).
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["segment_accuracy", "track_predictions", "track_labels", "track_accuracy",
-           "confusion_matrix", "fold_summary", "FoldSummary", "TRACK_RULES", "PAPER_FIRST_N"]
+           "confusion_matrix", "fold_summary", "FoldSummary", "TRACK_RULES", "PAPER_FIRST_N",
+           "bootstrap_ci", "mcnemar", "transfer_stats"]
 
 TRACK_RULES = ("vote", "sum")
 PAPER_FIRST_N = (1, 6, 12, 18, 21)
@@ -195,3 +199,129 @@ def fold_summary(per_fold_values, ddof: int = 1) -> FoldSummary:
     std = float(np.std(v, ddof=ddof)) if n > ddof else float("nan")
     return FoldSummary(mean=float(v.mean()), std=std, min=float(v.min()), max=float(v.max()),
                        n=n, ddof=ddof)
+
+
+# -- statistics and transfer (the controls the paper lacked) ---------------------------------
+def bootstrap_ci(values, clusters, folds=None, n_boot: int = 2000, level: float = 0.95,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """Mean over folds of a per-unit mean, with a percentile bootstrap interval over clusters.
+
+    The units (segments, or tracks) of one clip are not independent: the interval
+    resamples whole *clusters* (clips) with replacement, within each fold, recomputes
+    each fold's mean (sum of the resampled clips' values over their number of units)
+    and averages over folds, as the tables do.
+
+    Parameters
+    ----------
+    values : array (n,)
+        One value per unit, e.g. 1.0 for a correct segment and 0.0 for a wrong one.
+    clusters : array (n,)
+        The cluster (clip) of each unit.
+    folds : array (n,), optional
+        The fold of each unit; the estimate is the mean of the per-fold means.
+        None: one fold.
+    n_boot, level, seed : resamples, coverage, and the seed of the resampling.
+
+    Returns
+    -------
+    (estimate, low, high)
+
+    Examples
+    --------
+    >>> bootstrap_ci([1, 1, 0, 0], [0, 0, 1, 1], n_boot=200)[0]
+    0.5
+    """
+    values = np.asarray(values, dtype=np.float64)
+    clusters = np.asarray(clusters)
+    folds = np.zeros(len(values), dtype=np.int64) if folds is None else np.asarray(folds)
+    if not (len(values) == len(clusters) == len(folds)):
+        raise ValueError(f"values ({len(values)}), clusters ({len(clusters)}) and folds "
+                         f"({len(folds)}) differ in length")
+    if len(values) == 0:
+        return float("nan"), float("nan"), float("nan")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), not {level}")
+    rng = np.random.default_rng(seed)
+    estimate, boot = [], []
+    for f in np.unique(folds):
+        keep = folds == f
+        _, inverse = np.unique(clusters[keep], return_inverse=True)
+        sums = np.bincount(inverse, weights=values[keep])
+        counts = np.bincount(inverse).astype(np.float64)
+        estimate.append(sums.sum() / counts.sum())
+        draw = rng.integers(0, len(sums), size=(n_boot, len(sums)))
+        boot.append(sums[draw].sum(axis=1) / counts[draw].sum(axis=1))
+    boot = np.mean(boot, axis=0)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    return float(np.mean(estimate)), float(low), float(high)
+
+
+def mcnemar(correct_a, correct_b) -> dict:
+    """McNemar's exact test between two paired sets of predictions of the same units.
+
+    ``b`` counts units right under A and wrong under B, ``c`` the reverse; under the
+    null hypothesis (same error rate) ``b`` is Binomial(b + c, 1/2). The p-value is
+    the exact two-sided binomial one (scipy's ``binomtest``); 1.0 when ``b + c = 0``.
+
+    Returns
+    -------
+    dict with ``n``, ``b``, ``c``, ``accuracy_a``, ``accuracy_b`` and ``p``.
+    """
+    from scipy.stats import binomtest
+
+    a = np.asarray(correct_a, dtype=bool)
+    b_ = np.asarray(correct_b, dtype=bool)
+    if a.shape != b_.shape:
+        raise ValueError(f"paired predictions differ in shape: {a.shape} and {b_.shape}")
+    b, c = int(np.sum(a & ~b_)), int(np.sum(~a & b_))
+    p = 1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5).pvalue)
+    return {"n": int(a.size), "b": b, "c": c, "accuracy_a": float(a.mean()) if a.size else
+            float("nan"), "accuracy_b": float(b_.mean()) if b_.size else float("nan"), "p": p}
+
+
+def transfer_stats(y_true, source_clean, source_adv, target_clean, target_adv) -> dict:
+    """Whether adversarial examples made against a source model also fool a target model.
+
+    All four predictions are of the same units (labels, or scores ``(n, n_classes)``):
+    the source model on the legitimate and the adversarial input, the target model on
+    the clean and the adversarial version of *its* input (here: audio reconstructed from
+    the clean and from the adversarial spectrogram).
+
+    An adversarial example is *successful* on the source when the source classifies the
+    legitimate input correctly and the adversarial one wrongly. The **transfer rate**,
+    as the transferability literature defines it (Papernot et al. 2016; Tramer et al.
+    2017), is the share of successful source adversarials that also fool the target,
+    counted among those the target classifies correctly in their clean version, so that
+    errors the target makes anyway (here: those the reconstruction alone causes) are not
+    counted as transfer.
+
+    Returns
+    -------
+    dict:
+        ``n``; ``fooled`` (successful source adversarials) and ``not_fooled`` (source
+        right on the legitimate input and still right on the adversarial one);
+        ``target_clean_fooled`` / ``target_adv_fooled``: target accuracy on the clean /
+        adversarial versions of the fooled units (``..._not_fooled`` likewise);
+        ``eligible``: fooled units the target gets right when clean;
+        ``transferred``: of those, how many the target gets wrong when adversarial;
+        ``transfer_rate`` = transferred / eligible (NaN when none is eligible).
+    """
+    y = np.asarray(y_true)
+    sc, sa, tc, ta = (_labels(p) == y for p in (source_clean, source_adv, target_clean,
+                                                  target_adv))
+    if not (sc.shape == sa.shape == tc.shape == ta.shape == y.shape):
+        raise ValueError("transfer_stats: all predictions must be of the same units")
+    fooled, held = sc & ~sa, sc & sa
+
+    def acc(correct, mask):
+        return float(correct[mask].mean()) if mask.any() else float("nan")
+
+    eligible = fooled & tc
+    transferred = int(np.sum(eligible & ~ta))
+    return {"n": int(y.size), "fooled": int(fooled.sum()), "not_fooled": int(held.sum()),
+            "target_clean_fooled": acc(tc, fooled), "target_adv_fooled": acc(ta, fooled),
+            "target_clean_not_fooled": acc(tc, held), "target_adv_not_fooled": acc(ta, held),
+            "eligible": int(eligible.sum()), "transferred": transferred,
+            "transfer_rate": transferred / int(eligible.sum()) if eligible.any()
+            else float("nan")}

@@ -7,6 +7,8 @@ distance ``lsd``. ``mel_error`` is the quality of a Mel inversion as SPEC
 defines it (what the inversion optimises); ``spectral_convergence`` is
 reported beside it but cannot judge an inversion from 64 Mel bands.
 ``perturbation_norms`` measures spectrogram perturbations.
+``batch_metrics`` computes the per-segment figures of the pipeline in torch, on the
+device of its inputs, so a GPU run copies no audio back to the host to measure it.
 
 All functions are batched over leading dimensions, accept numpy or torch, and
 return a float (one item) or a numpy array of the leading shape; they compute
@@ -17,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["snr_paper", "snr", "si_sdr", "segmental_snr", "lsd", "mel_error",
-           "spectral_convergence", "perturbation_norms"]
+           "spectral_convergence", "perturbation_norms", "batch_metrics", "BATCH_METRICS"]
 
 _PAPER_ZERO = 1e-5  # the authors' replacement for a zero denominator
 
@@ -235,3 +237,61 @@ def perturbation_norms(x, x_adv, item_ndim: int = 2):
                          f"item_ndim={item_ndim} axes")
     axes = tuple(range(d.ndim - item_ndim, d.ndim))
     return _ret(np.abs(d).max(axis=axes)), _ret(np.sqrt(np.sum(d ** 2, axis=axes)))
+
+
+BATCH_METRICS = ("snr_paper", "snr_paper_unrestored", "snr", "si_sdr", "lsd", "segsnr",
+                 "attack_db")
+
+
+def batch_metrics(x, y, ref=None, y_clean=None) -> dict:
+    """Every per-segment figure of the pipeline for a batch, in torch (float64), on the
+    inputs' device: the same values as the numpy functions of this module.
+
+    Parameters
+    ----------
+    x, y : tensors ``(batch, n_samples)``
+        Originals and reconstructions (level restored).
+    ref : tensor ``(batch,)``, optional
+        The level the reconstructions were restored with; gives ``snr_paper_unrestored``
+        (the paper's form, ``y / ref``). NaN without it.
+    y_clean : tensor ``(batch, n_samples)``, optional
+        The reconstructions of the *clean* spectrograms of the same segments. Gives
+        ``attack_db``: the level of what the attack adds to the audio, ``y - y_clean``,
+        relative to the music ``x``, ``10 log10(sum (y - y_clean)^2 / sum x^2)`` dB. NaN
+        without it (and -inf for the clean reconstruction itself).
+
+    Returns
+    -------
+    dict name -> tensor ``(batch,)`` of the names in ``BATCH_METRICS``: ``snr_paper``
+    (:func:`snr_paper`), ``snr_paper_unrestored``, ``snr``, ``si_sdr``, ``lsd``, ``segsnr``
+    (:func:`segmental_snr`, 512-sample frames) and ``attack_db``.
+    """
+    import torch
+
+    from .features import stft
+
+    x64, y64 = x.to(torch.float64), y.to(torch.float64)
+    nan = torch.full(x64.shape[:-1], float("nan"), dtype=torch.float64, device=x64.device)
+
+    def paper(a, b):
+        ra, rb = a.pow(2).mean(-1).sqrt(), b.pow(2).mean(-1).sqrt()
+        den = (ra - rb).abs()
+        return 20 * torch.log10(ra / torch.where(den == 0, torch.full_like(den, _PAPER_ZERO),
+                                                 den))
+
+    energy = x64.pow(2).sum(-1)
+    out = {"snr_paper": paper(x64, y64),
+           "snr_paper_unrestored": nan if ref is None else
+           paper(x64, y64 / ref.to(torch.float64)[:, None]),
+           "snr": 10 * torch.log10(energy / (x64 - y64).pow(2).sum(-1))}
+    target = (y64 * x64).sum(-1, keepdim=True) / energy[:, None] * x64
+    out["si_sdr"] = 10 * torch.log10(target.pow(2).sum(-1) / (y64 - target).pow(2).sum(-1))
+    px, py = (stft(s, 512, 256).abs().pow(2) for s in (x64, y64))
+    d = 10 * (torch.log10(px.clamp_min(1e-10)) - torch.log10(py.clamp_min(1e-10)))
+    out["lsd"] = d.pow(2).mean(-2).sqrt().mean(-1)
+    fx, fy = x64.unfold(-1, 512, 512), y64.unfold(-1, 512, 512)
+    seg = 10 * torch.log10(fx.pow(2).sum(-1) / (fx - fy).pow(2).sum(-1))
+    out["segsnr"] = torch.nan_to_num(seg, nan=35.0).clamp(-10.0, 35.0).mean(-1)
+    out["attack_db"] = nan if y_clean is None else 10 * torch.log10(
+        (y64 - y_clean.to(torch.float64)).pow(2).sum(-1) / energy)
+    return out

@@ -22,12 +22,18 @@ import numpy as np
 from specadv import artifacts
 from specadv.data import GENRES, load_corpus, make_embedded_corpus, make_folds, read_audio
 from specadv.data import segment_starts
+from specadv.metrics import BATCH_METRICS
 from specadv.profiles import Profile, load_profile
 
 REPRESENTATIONS = ("mel", "stft")
 FEATURE_SHAPES = {"mel": (64, 431), "stft": (257, 431)}
 RUNS_ENV = "SPECADV_RUNS"
-METRICS = ("snr_paper", "snr_paper_unrestored", "snr", "si_sdr", "lsd")
+METRICS = BATCH_METRICS  # per-segment figures of each reconstruction
+# A stage's own version, in its cache key: bump it when what the stage stores changes, so
+# its entries (and those that read them) are recomputed and the cheaper stages before it
+# are kept (artifacts.CODE_VERSION invalidates everything).
+STAGE_VERSIONS = {"attacks": 2, "reconstruction": 2}
+TARGETS = ("wave", "mel", "stft")  # the models tested on reconstructed audio
 
 __all__ = ["Run", "Dataset", "REPRESENTATIONS", "project_root"]
 
@@ -344,30 +350,44 @@ class Run:
                 "dense": m[f"dense_{kind}"], "dropout_dense": m["dropout_dense"],
                 "bn_momentum": m["bn_momentum"]}
 
-    def _model_entry(self, kind: str, fold: int) -> artifacts.Entry:
+    def _model_entry(self, kind: str, fold: int, validation: str | None = None) -> artifacts.Entry:
         ds = self.dataset()
         settings = {"dataset": ds.key, "kind": kind, "fold": fold,
-                    "model": self.model_config(kind), "train": self.train_config(kind).identity()}
+                    "model": self.model_config(kind),
+                    "train": self._train_config(kind, validation).identity()}
         return self.store.entry(f"model-{kind}", settings)
 
-    def models(self, kind: str) -> list[FoldModel]:
-        """The model of every fold for ``kind`` ("mel", "stft": 2D CNN; "wave": 1D CNN),
-        trained now or loaded from the cache."""
-        if kind not in self._models:
-            self._models[kind] = [self._fold_model(kind, k) for k in range(self.dataset().n_folds)]
-        return self._models[kind]
+    def _train_config(self, kind: str, validation: str | None = None):
+        import dataclasses
 
-    def _fold_model(self, kind: str, fold: int) -> FoldModel:
+        config = self.train_config(kind)
+        return config if validation is None else dataclasses.replace(config,
+                                                                     validation_by=validation)
+
+    def models(self, kind: str, validation: str | None = None) -> list[FoldModel]:
+        """The model of every fold for ``kind`` ("mel", "stft": 2D CNN; "wave": 1D CNN),
+        trained now or loaded from the cache.
+
+        ``validation`` ("clip" or "segment") overrides how the profile holds out the
+        validation set that selects the kept epoch (the validation-leak comparison).
+        """
+        key = (kind, validation or self.train_config(kind).validation_by)
+        if key not in self._models:
+            self._models[key] = [self._fold_model(kind, k, key[1])
+                                 for k in range(self.dataset().n_folds)]
+        return self._models[key]
+
+    def _fold_model(self, kind: str, fold: int, validation: str | None = None) -> FoldModel:
         import torch
 
         from specadv import training
         from specadv.models import build_model
 
         ds = self.dataset()
-        config = self.train_config(kind)
+        config = self._train_config(kind, validation)
         model_kind = "wave1d" if kind == "wave" else "spec2d"
         x = SegmentAudio(ds) if kind == "wave" else ds.features(kind)
-        entry = self._model_entry(kind, fold)
+        entry = self._model_entry(kind, fold, validation)
         train_idx, test_idx = ds.split(fold)
         if not entry.is_complete():
             entry.reset()
@@ -464,7 +484,11 @@ class Run:
         return out
 
     def _eps_sweep(self, fm: FoldModel, x_all, idx, y, labels: str) -> list[dict]:
-        """Segment accuracy against eps for the sweep attacks and the random-sign control."""
+        """Segment accuracy against eps for the sweep attacks and the random-sign control.
+
+        One row per eps: ``n``, the rows' segment indices ``idx``, and per attack its
+        accuracy and ``<attack>_correct`` (0/1 per segment, for bootstrap intervals).
+        """
         import torch
 
         from specadv import attacks as atk
@@ -474,13 +498,15 @@ class Run:
         x = torch.from_numpy(np.asarray(x_all[rows], dtype=np.float32)).to(self.device)
         out = []
         for eps in [0.0] + list(a["sweep_eps"]):
-            row = {"eps": eps, "n": len(rows)}
+            row = {"eps": eps, "n": len(rows), "idx": rows.tolist()}
             for name in dict.fromkeys([*a["sweep_attacks"], "random_sign"]):
                 params = atk.budget_params(a, name, eps)
                 x_adv = x if eps == 0 else atk.attack(fm.model, x, name, params, labels=labels,
                                                       y_true=y[rows],
                                                       batch_size=a["batch_size"]).x_adv
-                row[name] = float(np.mean(_softmax(fm.model, x_adv).argmax(1) == y[rows]))
+                correct = _softmax(fm.model, x_adv).argmax(1) == y[rows]
+                row[name] = float(np.mean(correct))
+                row[f"{name}_correct"] = correct.astype(int).tolist()  # for intervals
             out.append(row)
         return out
 
@@ -511,6 +537,7 @@ class Run:
         r = self.profile["reconstruction"]
         ex_rows = [i for i in self.examples().values() if ds.folds[i] == fold]
         settings = {"attacks": self._attack_entry(rep, fold).folder.name, "reconstruction": r,
+                    "version": STAGE_VERSIONS["reconstruction"],
                     "models": {k: m.key for k, m in models.items()}, "examples": ex_rows}
         entry = self.store.entry(f"reconstruction-{rep}", settings)
         if not entry.is_complete():
@@ -528,58 +555,90 @@ class Run:
 
     def _attack_entry(self, rep: str, fold: int) -> artifacts.Entry:
         return self.store.entry(f"attacks-{rep}", {"model": self.models(rep)[fold].key,
-                                                   "attacks": self.profile["attacks"]})
+                                                   "attacks": self.profile["attacks"],
+                                                   "version": STAGE_VERSIONS["attacks"]})
 
     def _reconstruct(self, rep, entry, att, models, ex_rows) -> None:
+        """Reconstruct every condition of every test segment, batch by batch.
+
+        Everything stays on the device: the audio of a batch goes up once, every
+        condition is reconstructed, measured (:func:`specadv.metrics.batch_metrics`,
+        against the clean reconstruction for ``attack_db``) and classified there, and
+        the per-segment figures come back to the host once per fold.
+        """
         import time
 
         import torch
 
         from specadv import features, metrics, reconstruction
 
-        ds, r = self.dataset(), self.profile["reconstruction"]
+        ds, r, dev = self.dataset(), self.profile["reconstruction"], self.device
         idx, n, bs = att["test_idx"], len(att["test_idx"]), r["batch_size"]
         ex_pos = {int(np.flatnonzero(idx == i)[0]): k for k, i in enumerate(ex_rows)}
+        conds = self.conditions
+        out = {c: {m: torch.zeros(n, dtype=torch.float64, device=dev) for m in METRICS}
+               for c in conds}
+        probs = {c: {t: torch.zeros((n, 10), dtype=torch.float32, device=dev) for t in TARGETS}
+                 for c in conds}
+        examples = {c: torch.zeros((len(ex_rows), ds.window), device=dev) for c in conds}
+        deltas = {c: att["delta"](c) for c in conds if c != "clean"}
         t0 = time.perf_counter()
-        for cond in self.conditions:
-            out = {m: np.zeros(n, np.float32) for m in METRICS}
-            probs = {t: np.zeros((n, 10), np.float32) for t in ("wave", "mel", "stft")}
-            examples = np.zeros((len(ex_rows), ds.window), np.float32)
-            delta = None if cond == "clean" else att["delta"](cond)
-            for lo in _progress(range(0, n, bs), desc=f"reconstruct {rep} {cond}",
-                                disable=not self.progress):
-                rows = slice(lo, min(lo + bs, n))
-                w = torch.from_numpy(ds.waveforms(idx[rows])).to(self.device)
-                d = (0.0 if delta is None else
-                     torch.from_numpy(np.asarray(delta[rows], np.float32)).to(self.device))
+        for lo in _progress(range(0, n, bs), desc=f"reconstruct {rep}", unit="batch",
+                            disable=not self.progress):
+            rows = slice(lo, min(lo + bs, n))
+            w = _to_device(ds.waveforms(idx[rows]), dev)
+            if rep == "mel":
+                x, ref = features.mel_db(w, return_ref=True)
+            else:
+                z = features.stft(w)
+                x, _, ref = features.stft_db(w, return_ref=True)
+            y_clean = None
+            for cond in conds:
+                d = 0.0 if cond == "clean" else _to_device(
+                    np.asarray(deltas[cond][rows], np.float32), dev)
                 if rep == "mel":
-                    x, ref = features.mel_db(w, return_ref=True)
                     y = reconstruction.mel_to_audio(x + d, ref=ref, n_iter=r["n_iter"],
                                                     momentum=r["momentum"], init=r["init"],
                                                     seed=r["seed"], nnls_iter=r["nnls_iter"])
                 else:
-                    z = features.stft(w)
-                    x, _, ref = features.stft_db(w, return_ref=True)
                     y = reconstruction.stft_to_audio(x + d, original_stft=z, clean_db=x)
-                wn, yn = w.cpu().numpy(), y.cpu().numpy()
-                refn = ref.cpu().numpy()[:, None]
-                out["snr_paper"][rows] = metrics.snr_paper(wn, yn)
-                out["snr_paper_unrestored"][rows] = metrics.snr_paper(wn, yn / refn)
-                out["snr"][rows] = metrics.snr(wn, yn)
-                out["si_sdr"][rows] = metrics.si_sdr(wn, yn)
-                out["lsd"][rows] = metrics.lsd(wn, yn)
-                probs["wave"][rows] = _softmax(models["wave"].model, y)
-                probs["mel"][rows] = _softmax(models["mel"].model, features.mel_db(y))
-                probs["stft"][rows] = _softmax(models["stft"].model, features.stft_db(y)[0])
+                if cond == "clean":
+                    y_clean = y
+                for m, v in metrics.batch_metrics(w, y, ref, y_clean).items():
+                    out[cond][m][rows] = v
+                probs[cond]["wave"][rows] = _probs(models["wave"].model, y)
+                probs[cond]["mel"][rows] = _probs(models["mel"].model, features.mel_db(y))
+                probs[cond]["stft"][rows] = _probs(models["stft"].model, features.stft_db(y)[0])
                 for p in range(rows.start, rows.stop):
                     if p in ex_pos:
-                        examples[ex_pos[p]] = yn[p - rows.start]
-            for m, v in out.items():
-                artifacts.save_npy(entry.path(f"{cond}_{m}.npy"), v)
-            for t, v in probs.items():
-                artifacts.save_npy(entry.path(f"{cond}_probs_{t}.npy"), v)
-            artifacts.save_npy(entry.path(f"examples_{cond}.npy"), examples)
+                        examples[cond][ex_pos[p]] = y[p - rows.start]
+        for cond in conds:
+            for m, v in out[cond].items():
+                artifacts.save_npy(entry.path(f"{cond}_{m}.npy"), v.cpu().numpy().astype(np.float32))
+            for t, v in probs[cond].items():
+                artifacts.save_npy(entry.path(f"{cond}_probs_{t}.npy"), v.cpu().numpy())
+            artifacts.save_npy(entry.path(f"examples_{cond}.npy"), examples[cond].cpu().numpy())
         entry.commit(seconds=time.perf_counter() - t0)
+
+
+def _to_device(a: np.ndarray, device):
+    """A host array as a tensor on ``device`` (through pinned memory on CUDA)."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    if getattr(device, "type", str(device)) == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t
+
+
+def _probs(model, x, batch_size: int = 256):
+    """Class probabilities of ``x`` as a tensor on ``x``'s device (no copy to the host)."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([torch.softmax(model(x[lo: lo + batch_size]).float(), dim=1)
+                          for lo in range(0, len(x), batch_size)])
 
 
 def _softmax(model, x, batch_size: int = 256) -> np.ndarray:

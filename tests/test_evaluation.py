@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from specadv import evaluation as ev
 from specadv.evaluation import (confusion_matrix, fold_summary, segment_accuracy,
                                 track_accuracy, track_labels, track_predictions)
 
@@ -106,3 +107,65 @@ def test_fold_summary_uses_sample_std_by_default():
     assert fold_summary([0.80, 0.82, 0.84], ddof=0).std == pytest.approx(np.sqrt(0.0008 / 3))
     assert (s.min, s.max, s.n) == (0.80, 0.84, 3)
     assert math.isnan(fold_summary([0.5]).std)
+
+
+# -- statistics and transfer ---------------------------------------------------------------
+def test_bootstrap_interval_covers_a_known_mean_near_its_nominal_rate():
+    # clustered data: 80 clips of 12 segments, each clip with its own accuracy drawn around
+    # 0.6; the population accuracy is 0.6. A naive per-segment interval would under-cover.
+    rng = np.random.default_rng(1)
+    covered, n_sim = 0, 300
+    for _ in range(n_sim):
+        p = rng.beta(3, 2, size=80)  # mean 0.6
+        values = (rng.random((80, 12)) < p[:, None]).astype(float).ravel()
+        clusters = np.repeat(np.arange(80), 12)
+        est, lo, hi = ev.bootstrap_ci(values, clusters, n_boot=600, seed=int(rng.integers(1e9)))
+        assert lo <= est <= hi
+        covered += lo <= 0.6 <= hi
+    assert 0.90 <= covered / n_sim <= 0.99
+
+
+def test_bootstrap_averages_folds_and_is_seeded():
+    values = np.array([1, 1, 1, 0, 0, 0, 1, 0], float)
+    clusters = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    folds = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    est, lo, hi = ev.bootstrap_ci(values, clusters, folds, n_boot=500, seed=3)
+    assert est == pytest.approx((3 / 4 + 1 / 4) / 2)
+    assert (est, lo, hi) == ev.bootstrap_ci(values, clusters, folds, n_boot=500, seed=3)
+    # the interval resamples clips: a fold of identical clips has no spread
+    assert ev.bootstrap_ci([1, 0, 1, 0], [0, 0, 1, 1], n_boot=200)[1:] == (0.5, 0.5)
+    with pytest.raises(ValueError, match="differ in length"):
+        ev.bootstrap_ci([1, 0], [0])
+
+
+def test_mcnemar_agrees_with_the_hand_computed_exact_test():
+    from math import comb
+
+    # 2x2 table: both right 20, A only 9 (b), B only 2 (c), both wrong 5
+    a = np.array([1] * 20 + [1] * 9 + [0] * 2 + [0] * 5, bool)
+    b = np.array([1] * 20 + [0] * 9 + [1] * 2 + [0] * 5, bool)
+    out = ev.mcnemar(a, b)
+    assert (out["b"], out["c"], out["n"]) == (9, 2, 36)
+    hand = min(1.0, 2 * sum(comb(11, k) for k in range(0, 3)) / 2 ** 11)  # 2 P(X <= 2)
+    assert out["p"] == pytest.approx(hand)  # 0.0654...
+    assert out["accuracy_a"] == pytest.approx(29 / 36) and out["accuracy_b"] == pytest.approx(22 / 36)
+    assert ev.mcnemar(a, a)["p"] == 1.0
+
+
+def test_transfer_stats_on_hand_made_predictions():
+    y = np.array([0, 0, 0, 0, 0, 0, 0, 0])
+    src_clean = np.array([0, 0, 0, 0, 0, 0, 1, 0])   # unit 6: source wrong already
+    src_adv = np.array([1, 1, 1, 1, 0, 0, 1, 1])     # fooled: 0, 1, 2, 3, 7; held: 4, 5
+    tgt_clean = np.array([0, 0, 0, 2, 0, 0, 0, 0])   # unit 3: target wrong when clean
+    tgt_adv = np.array([3, 3, 0, 3, 0, 3, 0, 0])
+    s = ev.transfer_stats(y, src_clean, src_adv, tgt_clean, tgt_adv)
+    assert (s["fooled"], s["not_fooled"], s["eligible"], s["transferred"]) == (5, 2, 4, 2)
+    assert s["transfer_rate"] == pytest.approx(2 / 4)
+    assert s["target_clean_fooled"] == pytest.approx(4 / 5)
+    assert s["target_adv_fooled"] == pytest.approx(2 / 5)   # 2 and 7
+    assert s["target_adv_not_fooled"] == pytest.approx(1 / 2)
+    # scores are argmax-ed like labels
+    eye = np.eye(4)
+    assert ev.transfer_stats(y, eye[src_clean], eye[src_adv], eye[tgt_clean], eye[tgt_adv]) == s
+    none = ev.transfer_stats(y, y, y, y, y)
+    assert none["fooled"] == 0 and np.isnan(none["transfer_rate"])

@@ -5,6 +5,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from specadv import metrics
 from specadv.features import mel_db
 from specadv.metrics import (lsd, mel_error, perturbation_norms, segmental_snr, si_sdr, snr,
                              snr_paper, spectral_convergence)
@@ -129,3 +130,29 @@ def test_snr_paper_reproduces_the_papers_page(paper_audio):
         assert snr_paper(x, fgsm) == pytest.approx(fgsm_db, abs=0.01), clip
         # the standard SNR of the same pairs is far lower (BIM 6-9 dB, FGSM 3-6 dB)
         assert snr(x, bim) < 10 and snr(x, fgsm) < snr(x, bim)
+
+
+def test_batch_metrics_match_the_numpy_metrics():
+    import torch
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 22050)).astype(np.float32) * 0.1
+    x[2, :4096] = 0.0  # silent frames: segmental SNR's clipping
+    y_clean = x + 0.01 * rng.standard_normal(x.shape).astype(np.float32)
+    y = y_clean + 0.003 * rng.standard_normal(x.shape).astype(np.float32)
+    ref = np.array([2.0, 0.5, 1.0], np.float32)
+    out = metrics.batch_metrics(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(ref),
+                                torch.from_numpy(y_clean))
+    assert set(out) == set(metrics.BATCH_METRICS)
+    expect = {"snr_paper": metrics.snr_paper(x, y),
+              "snr_paper_unrestored": metrics.snr_paper(x, y / ref[:, None]),
+              "snr": metrics.snr(x, y), "si_sdr": metrics.si_sdr(x, y), "lsd": metrics.lsd(x, y),
+              "segsnr": metrics.segmental_snr(x, y),
+              "attack_db": -metrics.snr(x, x + (y - y_clean))}
+    for name, ref_value in expect.items():
+        np.testing.assert_allclose(out[name].numpy(), ref_value, rtol=1e-6, atol=1e-6,
+                                   err_msg=name)
+    bare = metrics.batch_metrics(torch.from_numpy(x), torch.from_numpy(x))
+    assert np.isnan(bare["attack_db"].numpy()).all()
+    assert np.isnan(bare["snr_paper_unrestored"].numpy()).all()
+    assert np.isinf(bare["snr"].numpy()).all()
