@@ -192,14 +192,58 @@ def accuracies(ds, idx, probs) -> dict[str, float]:
             "track (sum)": 100 * ev.track_accuracy(probs, y, clips, segs, rule="sum")}
 
 
-def with_mean_std(df, label_col: str = "fold"):
-    """Append 'mean' and 'std' rows (sample std over the folds) to a per-fold table."""
+CI_ROWS = ("95% CI low", "95% CI high")  # bootstrap over clips, within folds
+N_BOOT = 2000
+
+
+def accuracy_ci(ds, pairs, level: str = "segment", n_boot: int = N_BOOT, seed: int = 0):
+    """Mean over folds of an accuracy (%) and its 95% bootstrap interval over clips.
+
+    ``pairs``: one ``(segment indices, probabilities)`` per fold. Segment level
+    resamples the clips of each fold with all their segments; track level resamples
+    the clips' combined predictions (:func:`specadv.evaluation.bootstrap_ci`).
+    Returns ``(estimate, low, high)`` in %.
+    """
+    from specadv import evaluation as ev
+
+    values, clusters, folds = [], [], []
+    for k, (idx, probs) in enumerate(pairs):
+        idx = np.asarray(idx)
+        y, clips = ds.labels[idx], ds.seg_clip[idx]
+        if level == "segment":
+            values.append(np.asarray(probs).argmax(1) == y)
+            clusters.append(clips)
+            folds.append(np.full(len(idx), k))
+        else:
+            rule = {"track (vote)": "vote", "track (sum)": "sum"}[level]
+            ids, truth = ev.track_labels(y, clips)
+            _, pred = ev.track_predictions(probs, clips, ds.seg_index[idx], rule=rule)
+            values.append(pred == truth)
+            clusters.append(ids)
+            folds.append(np.full(len(ids), k))
+    est, lo, hi = ev.bootstrap_ci(np.concatenate(values), np.concatenate(clusters),
+                                  np.concatenate(folds), n_boot=n_boot, seed=seed)
+    return 100 * est, 100 * lo, 100 * hi
+
+
+def with_mean_std(df, label_col: str = "fold", ci: dict | None = None):
+    """Append 'mean' and 'std' rows (sample std over the folds) to a per-fold table, and
+    the 95% bootstrap interval over clips of the columns in ``ci`` (column -> (low, high))."""
     import pandas as pd
 
     num = df.select_dtypes("number")
     mean, std = num.mean(), num.std(ddof=1)
     extra = pd.DataFrame([mean, std], index=["mean", "std"])
+    if ci:
+        extra = pd.concat([extra, pd.DataFrame(
+            [{c: v[0] for c, v in ci.items()}, {c: v[1] for c, v in ci.items()}],
+            index=list(CI_ROWS))])
     return pd.concat([df, extra])
+
+
+def _ci(ds, columns: dict, level: str) -> dict:
+    """column -> (low, high) for per-fold ``(idx, probs)`` pairs of each column."""
+    return {c: accuracy_ci(ds, pairs, level)[1:] for c, pairs in columns.items()}
 
 
 def training_table(ds, fold_models):
@@ -212,7 +256,9 @@ def training_table(ds, fold_models):
                      "validation (best)": 100 * fm.val_accuracy, "best epoch": fm.best_epoch,
                      "epochs run": len(fm.history["loss"]), "seconds": fm.seconds})
     df = pd.DataFrame(rows, index=[f"fold {fm.fold + 1}" for fm in fold_models])
-    return with_mean_std(df)
+    pairs = [(fm.test_idx, fm.test_probs) for fm in fold_models]
+    return with_mean_std(df, ci={lv: accuracy_ci(ds, pairs, lv)[1:] for lv in
+                                 ("segment", "track (vote)", "track (sum)")})
 
 
 def first_n_table(ds, fold_models, ns=(1, 6, 12, 18, 21)):
@@ -275,18 +321,35 @@ def attack_table(ds, fold_models, fold_attacks, level: str = "segment"):
     """Accuracy (%) of a 2D CNN on legitimate and attacked test spectrograms, per fold."""
     import pandas as pd
 
-    rows = {}
+    rows, columns = {}, {}
     for fm, fa in zip(fold_models, fold_attacks):
         row = {"legitimate": accuracies(ds, fm.test_idx, fm.test_probs)[level]}
+        columns.setdefault("legitimate", []).append((fm.test_idx, fm.test_probs))
         for name, probs in fa["probs"].items():
             row[ATTACK_NAMES[name]] = accuracies(ds, fa["test_idx"], probs)[level]
+            columns.setdefault(ATTACK_NAMES[name], []).append((fa["test_idx"], probs))
         rows[f"fold {fm.fold + 1}"] = row
-    return with_mean_std(pd.DataFrame(rows).T)
+    return with_mean_std(pd.DataFrame(rows).T, ci=_ci(ds, columns, level))
 
 
-def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attacks: list[str]):
+def sweep_intervals(ds, per_fold: list[list[dict]], name: str) -> np.ndarray:
+    """(low, high) % per eps of one sweep attack: bootstrap over clips within folds."""
+    from specadv import evaluation as ev
+
+    out = []
+    for j in range(len(per_fold[0])):
+        rows = [f[j] for f in per_fold]
+        idx = np.concatenate([r["idx"] for r in rows]).astype(np.int64)
+        correct = np.concatenate([r[f"{name}_correct"] for r in rows])
+        folds = np.concatenate([np.full(len(r["idx"]), k) for k, r in enumerate(rows)])
+        out.append(ev.bootstrap_ci(correct, ds.seg_clip[idx], folds, n_boot=N_BOOT)[1:])
+    return 100 * np.asarray(out)
+
+
+def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attacks: list[str], ds=None):
     """Accuracy against eps (log axis) per representation: each attack and the random-sign
-    control (dotted), mean and spread over folds."""
+    control (dotted), the mean over folds with its 95% bootstrap interval over clips
+    (given the dataset ``ds``; else the spread over folds)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
@@ -298,14 +361,17 @@ def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attacks: list[str]):
         for j, name in enumerate(names):
             acc = 100 * np.array([[r[name] for r in f] for f in per_fold])
             m, s = acc.mean(0), acc.std(0)
+            band = (sweep_intervals(ds, per_fold, name).T if ds is not None
+                    and f"{name}_correct" in per_fold[0][0] else (m - s, m + s))
             style = ":s" if name == "random_sign" else styles[j % len(styles)]
             ax.plot(x, m, style, color=f"C{k * len(names) + j}", label=f"{rep}: {ATTACK_NAMES[name]}")
-            ax.fill_between(x, m - s, m + s, color=f"C{k * len(names) + j}", alpha=0.12)
+            ax.fill_between(x, *band, color=f"C{k * len(names) + j}", alpha=0.12)
     ax.set_xscale("log")
     ax.axvline(0.3, color="0.5", lw=0.8, ls="--")
     ax.text(0.3, 2, " paper's eps", fontsize=8, color="0.4")
+    spread = "95% CI over clips" if ds is not None else "± std over folds"
     ax.set(xlabel="eps (dB, L-inf; leftmost point: no attack)", ylabel="segment accuracy (%)",
-           ylim=(0, 100), title="2D CNN accuracy against the attack budget (mean ± std over folds)")
+           ylim=(0, 100), title=f"2D CNN accuracy against the attack budget (mean, {spread})")
     ax.legend(fontsize=8)
     return fig
 
@@ -362,16 +428,18 @@ def transfer_table(ds, fold_models_1d, recs_by_rep, level: str = "segment"):
     """1D CNN accuracy (%): original audio, and audio reconstructed from each condition."""
     import pandas as pd
 
-    rows = {}
+    rows, columns = {}, {}
     for k, fm in enumerate(fold_models_1d):
         row = {"original audio": accuracies(ds, fm.test_idx, fm.test_probs)[level]}
+        columns.setdefault("original audio", []).append((fm.test_idx, fm.test_probs))
         for rep, recs in recs_by_rep.items():
             fr = recs[k]
             for c in fr["probs"]:
-                row[f"{rep}: {ATTACK_NAMES[c]}"] = accuracies(ds, fr["test_idx"],
-                                                              fr["probs"][c]["wave"])[level]
+                col = f"{rep}: {ATTACK_NAMES[c]}"
+                row[col] = accuracies(ds, fr["test_idx"], fr["probs"][c]["wave"])[level]
+                columns.setdefault(col, []).append((fr["test_idx"], fr["probs"][c]["wave"]))
         rows[f"fold {fm.fold + 1}"] = row
-    return with_mean_std(pd.DataFrame(rows).T)
+    return with_mean_std(pd.DataFrame(rows).T, ci=_ci(ds, columns, level))
 
 
 def paper_page_html(ds, rep: str, examples: dict[str, int], fold_models, recs, attacks,
@@ -416,24 +484,30 @@ def summary_table(run):
 
     ds = run.dataset()
     wave = run.models("wave")
-    orig_1d = np.mean([accuracies(ds, fm.test_idx, fm.test_probs)["segment"] for fm in wave])
     rows = {}
     for rep in ("mel", "stft"):
         models, atts, recs = run.models(rep), run.attacks(rep), run.reconstructions(rep)
 
+        intervals = []
+
         def mean_acc(pairs):
+            pairs = list(pairs)
+            lo, hi = accuracy_ci(ds, pairs)[1:]
+            intervals.append(f"{lo:.1f}–{hi:.1f}")
             return float(np.mean([accuracies(ds, idx, p)["segment"] for idx, p in pairs]))
 
         col = {
             "2D CNN, legitimate spectrograms": mean_acc((m.test_idx, m.test_probs) for m in models),
             "2D CNN, FGSM spectrograms": mean_acc((a["test_idx"], a["probs"]["fgsm"]) for a in atts),
             "2D CNN, BIM spectrograms": mean_acc((a["test_idx"], a["probs"]["bim"]) for a in atts),
-            "1D CNN, original audio": float(orig_1d),
+            "1D CNN, original audio": mean_acc((m.test_idx, m.test_probs) for m in wave),
         }
         for c in run.conditions:
             col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms"] = mean_acc(
                 (r["test_idx"], r["probs"][c]["wave"]) for r in recs)
+        names = list(col)
         rows[f"this run: {rep}"] = col
+        rows[f"{rep}: 95% CI (clips)"] = dict(zip(names, intervals))
     df = pd.DataFrame(rows)
     paper = {"2D CNN, legitimate spectrograms": PAPER["2d_legit"],
              "2D CNN, BIM spectrograms": PAPER["2d_adv"],
@@ -445,3 +519,225 @@ def summary_table(run):
               if c["kind"] == "embedded" else f"corpus folder {c['path']}")
     df.columns.name = f"profile {run.profile.name}; {corpus}; segment accuracy %"
     return df
+
+
+# -- beyond the paper: the controls it lacked ---------------------------------------------
+def accuracy_summary(ds, rows: dict, level: str = "segment"):
+    """One row per label of ``rows`` (label -> per-fold ``(idx, probs)`` pairs): accuracy
+    (%) per fold, the mean and sample std over folds, and the 95% interval over clips."""
+    import pandas as pd
+
+    out = {}
+    for label, pairs in rows.items():
+        per_fold = [accuracies(ds, idx, p)[level] for idx, p in pairs]
+        _, lo, hi = accuracy_ci(ds, pairs, level)
+        out[label] = {**{f"fold {k + 1}": v for k, v in enumerate(per_fold)},
+                      "mean": float(np.mean(per_fold)),
+                      "std": float(np.std(per_fold, ddof=1)) if len(per_fold) > 1 else np.nan,
+                      CI_ROWS[0]: lo, CI_ROWS[1]: hi}
+    return pd.DataFrame(out).T
+
+
+def round_trip_table(run, rep: str, level: str = "segment"):
+    """Does the perturbation survive being turned into sound? The attacked 2D CNN's accuracy
+    (%) on its legitimate and adversarial spectrograms, and on the spectrograms re-extracted
+    from the audio reconstructed from each."""
+    ds = run.dataset()
+    models, atts, recs = run.models(rep), run.attacks(rep), run.reconstructions(rep)
+    rows = {"spectrogram: legitimate": [(m.test_idx, m.test_probs) for m in models]}
+    for a in run.conditions[1:]:
+        rows[f"spectrogram: {ATTACK_NAMES[a]}"] = [(f["test_idx"], f["probs"][a]) for f in atts]
+    for c in run.conditions:
+        rows[f"re-extracted from audio: {ATTACK_NAMES[c]}"] = [
+            (r["test_idx"], r["probs"][c][rep]) for r in recs]
+    df = accuracy_summary(ds, rows, level)
+    df.index.name = f"{MODEL_NAMES[rep]}, {level} accuracy %"
+    return df
+
+
+def transfer_stats_table(run, target: str = "wave"):
+    """Conditional transfer from each 2D CNN (source) to ``target`` through audio, pooled
+    over folds: see :func:`specadv.evaluation.transfer_stats`. Accuracies and the transfer
+    rate in %."""
+    import pandas as pd
+
+    from specadv import evaluation as ev
+
+    ds = run.dataset()
+    out = {}
+    for rep in REPRESENTATIONS_2D:
+        models, atts, recs = run.models(rep), run.attacks(rep), run.reconstructions(rep)
+        for a in run.conditions[1:]:
+            parts = []
+            for m, f, r in zip(models, atts, recs):
+                y = ds.labels[m.test_idx]
+                parts.append((y, m.test_probs, f["probs"][a], r["probs"]["clean"][target],
+                               r["probs"][a][target]))
+            cat = [np.concatenate([p[i] for p in parts]) for i in range(5)]
+            s = ev.transfer_stats(*cat)
+            out[(MODEL_NAMES[rep], ATTACK_NAMES[a])] = {
+                "segments": s["n"], "fooled (source)": s["fooled"],
+                "target, clean audio | fooled": 100 * s["target_clean_fooled"],
+                "target, adversarial audio | fooled": 100 * s["target_adv_fooled"],
+                "target, clean audio | not fooled": 100 * s["target_clean_not_fooled"],
+                "target, adversarial audio | not fooled": 100 * s["target_adv_not_fooled"],
+                "eligible": s["eligible"], "transferred": s["transferred"],
+                "transfer rate": 100 * s["transfer_rate"]}
+    df = pd.DataFrame(out).T
+    df.index.names = ["source", "attack"]
+    df.columns.name = f"target: {MODEL_NAMES[target]}"
+    return df
+
+
+REPRESENTATIONS_2D = ("mel", "stft")
+
+
+def cross_matrix(run, attack: str):
+    """Through audio, every source 2D CNN against every target: mean accuracy (%) over folds
+    on the clean reconstructions and on the ``attack`` reconstructions.
+
+    Returns (clean, adversarial): DataFrames, index source, columns target.
+    """
+    import pandas as pd
+
+    ds = run.dataset()
+    clean, adv = {}, {}
+    for rep in REPRESENTATIONS_2D:
+        recs = run.reconstructions(rep)
+        src = MODEL_NAMES[rep]
+        clean[src], adv[src] = {}, {}
+        for t in ("mel", "stft", "wave"):
+            for table, cond in ((clean, "clean"), (adv, attack)):
+                table[src][MODEL_NAMES[t]] = float(np.mean([
+                    accuracies(ds, r["test_idx"], r["probs"][cond][t])["segment"] for r in recs]))
+    return pd.DataFrame(clean).T, pd.DataFrame(adv).T
+
+
+def plot_cross_matrix(run, attacks=("fgsm", "bim")):
+    """Heat maps of the cross-representation matrix: colour = accuracy drop from the clean
+    to the adversarial reconstruction; text = clean -> adversarial (drop)."""
+    import matplotlib.pyplot as plt
+
+    attacks = [a for a in attacks if a in run.conditions]
+    fig, axes = plt.subplots(1, len(attacks), figsize=(6.0 * len(attacks), 3.2),
+                             constrained_layout=True, squeeze=False)
+    for ax, a in zip(axes[0], attacks):
+        clean, adv = cross_matrix(run, a)
+        drop = (adv - clean).to_numpy()
+        im = ax.imshow(drop, cmap="Reds_r", vmin=-60, vmax=0)
+        for (i, j), d in np.ndenumerate(drop):
+            ax.text(j, i, f"{clean.iat[i, j]:.0f} → {adv.iat[i, j]:.0f}\n({d:+.1f})",
+                    ha="center", va="center", fontsize=9, color="white" if d < -35 else "black")
+        ax.set_xticks(range(drop.shape[1]), [c.replace(" (", "\n(") for c in clean.columns],
+                      fontsize=8)
+        ax.set_yticks(range(drop.shape[0]), [f"{c}\nattacked" for c in clean.index], fontsize=8)
+        ax.set(xlabel="target (tested on the reconstructed audio)",
+               title=f"{ATTACK_NAMES[a]}: accuracy %, clean → adversarial audio")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="drop (points)")
+    return fig
+
+
+def mcnemar_table(run):
+    """McNemar's exact test per fold and condition: the same segments' predictions with and
+    without the attack, for the attacked 2D CNN (spectrograms) and the 1D CNN (audio
+    reconstructed from the clean and from the attacked spectrogram)."""
+    import pandas as pd
+
+    from specadv import evaluation as ev
+
+    ds = run.dataset()
+    out = {}
+    for rep in REPRESENTATIONS_2D:
+        models, atts, recs = run.models(rep), run.attacks(rep), run.reconstructions(rep)
+        for a in run.conditions[1:]:
+            for m, f, r in zip(models, atts, recs):
+                y = ds.labels[m.test_idx]
+                for what, before, after in (
+                        (f"{MODEL_NAMES[rep]}, spectrogram", m.test_probs, f["probs"][a]),
+                        (f"1D CNN, audio from {rep}", r["probs"]["clean"]["wave"],
+                         r["probs"][a]["wave"])):
+                    t = ev.mcnemar(before.argmax(1) == y, after.argmax(1) == y)
+                    out[(what, ATTACK_NAMES[a], f"fold {m.fold + 1}")] = {
+                        "segments": t["n"], "accuracy before %": 100 * t["accuracy_a"],
+                        "accuracy after %": 100 * t["accuracy_b"],
+                        "right -> wrong": t["b"], "wrong -> right": t["c"], "p (exact)": t["p"]}
+    df = pd.DataFrame(out).T
+    df.index.names = ["model", "attack", "fold"]
+    return df
+
+
+def validation_table(run, kind: str = "mel"):
+    """The kept epoch's validation accuracy against its test accuracy (segment, %), with
+    validation clips held out (``clip``) and with the authors' random validation segments
+    (``segment``, neighbours of training segments: the leak)."""
+    import pandas as pd
+
+    ds = run.dataset()
+    out = {}
+    for by in ("clip", "segment"):
+        for fm in run.models(kind, validation=by):
+            test = accuracies(ds, fm.test_idx, fm.test_probs)["segment"]
+            out[(by, f"fold {fm.fold + 1}")] = {
+                "validation (kept epoch)": 100 * fm.val_accuracy, "test": test,
+                "validation - test": 100 * fm.val_accuracy - test, "kept epoch": fm.best_epoch}
+    df = pd.DataFrame(out).T
+    means = df.groupby(level=0, sort=False).mean()
+    means.index = pd.MultiIndex.from_tuples([(b, "mean") for b in means.index])
+    df = pd.concat([df, means]).sort_index(level=0, sort_remaining=False)
+    df.index.names = ["validation held out by", ""]
+    df.columns.name = MODEL_NAMES[kind]
+    return df
+
+
+LOUDNESS_METRICS = {"snr": "SNR (dB)", "segsnr": "segmental SNR (dB)", "si_sdr": "SI-SDR (dB)",
+                    "lsd": "log-spectral distance (dB)",
+                    "attack_db": "attack level re music (dB)"}
+
+
+def loudness_table(run, rep: str):
+    """How loud the damage is, per condition and genre: the mean over test segments of the
+    standard SNR, segmental SNR, SI-SDR and log-spectral distance of the reconstruction
+    against the original, and the level of what the attack adds to the audio (adversarial
+    minus clean reconstruction) relative to the music."""
+    import pandas as pd
+
+    ds = run.dataset()
+    recs = run.reconstructions(rep)
+    idx = np.concatenate([r["test_idx"] for r in recs])
+    genre = np.array(GENRES)[ds.labels[idx]]
+    out = {}
+    for c in run.conditions:
+        for m, label in LOUDNESS_METRICS.items():
+            if m == "attack_db" and c == "clean":
+                continue
+            v = np.concatenate([r["metrics"][c][m] for r in recs]).astype(np.float64)
+            v = np.where(np.isfinite(v), v, np.nan)
+            row = {g: float(np.nanmean(v[genre == g])) if np.any(genre == g) else np.nan
+                   for g in GENRES}
+            row["all"] = float(np.nanmean(v))
+            out[(ATTACK_NAMES[c], label)] = row
+    df = pd.DataFrame(out).T
+    df.index.names = ["condition", "metric"]
+    df.columns.name = f"{rep}: mean over test segments"
+    return df
+
+
+def plot_attack_level(run):
+    """Per genre, the level of what each attack adds to the audio (adversarial minus clean
+    reconstruction) relative to the music, dB: one panel per representation."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), constrained_layout=True, sharey=True)
+    for ax, rep in zip(axes, REPRESENTATIONS_2D):
+        table = loudness_table(run, rep)
+        conds = [c for c in run.conditions[1:]]
+        width = 0.8 / max(len(conds), 1)
+        for j, c in enumerate(conds):
+            row = table.loc[(ATTACK_NAMES[c], LOUDNESS_METRICS["attack_db"])]
+            ax.bar(np.arange(11) + (j - (len(conds) - 1) / 2) * width, row.to_numpy(), width,
+                   label=ATTACK_NAMES[c], color=f"C{j}")
+        ax.set_xticks(range(11), list(table.columns), rotation=45, fontsize=8)
+        ax.set(title=f"{rep}: attack in the audio, level re music", ylabel="dB")
+        ax.axhline(0, color="0.3", lw=0.6)
+    axes[0].legend(fontsize=8)
+    return fig
