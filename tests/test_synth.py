@@ -133,3 +133,16 @@ def test_bad_arguments_are_refused_with_a_useful_message(tmp_path):
         synth.render_clip("pop", 0, seconds=0.0)
     with pytest.raises(ValueError, match="clips_per_genre"):
         synth.write_corpus(tmp_path, clips_per_genre=0)
+
+
+def test_parallel_rendering_writes_the_same_bytes(tmp_path):
+    serial = synth.write_corpus(tmp_path / "serial", clips_per_genre=1, seconds=2.0, seed=2,
+                                workers=1)
+    parallel = synth.write_corpus(tmp_path / "parallel", clips_per_genre=1, seconds=2.0, seed=2,
+                                  workers=2)
+    files = sorted(p.relative_to(serial) for p in serial.rglob("*.wav"))
+    assert len(files) == 10
+    assert files == sorted(p.relative_to(parallel) for p in parallel.rglob("*.wav"))
+    for f in files:
+        assert (serial / f).read_bytes() == (parallel / f).read_bytes(), f
+    assert not list(parallel.rglob("*.tmp"))
