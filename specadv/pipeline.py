@@ -300,7 +300,7 @@ class Run:
             artifacts.save_npy(entry.path(f"{name}.npy"), np.asarray(arr, dtype=np.int64))
         audio = artifacts.load_npy(entry.path("audio.npy"), mmap=True)
         device = select_device(self.profile["device"])
-        n, batch = len(seg_clip), 64
+        n, batch = len(seg_clip), (512 if device.type == "cuda" else 64)
         shapes = {r: (n, *FEATURE_SHAPES[r]) for r in REPRESENTATIONS}
         refs = {r: np.zeros(n, dtype=np.float32) for r in REPRESENTATIONS}
         with artifacts.open_npy_for_writing(entry.path("mel.npy"), shapes["mel"], np.float16) as mel, \

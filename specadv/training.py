@@ -560,13 +560,14 @@ def predict(model: nn.Module, x, idx=None, batch_size: int = 256, device=None,
                           total=len(batches), disable=not progress, leave=False, desc="predict"):
             with _autocast(device, amp):
                 logits = model(xb).float()
-            out.append((logits.softmax(1) if output == "probabilities" else logits).cpu())
+            # kept on the device: one copy to the host at the end, not one sync per batch
+            out.append(logits.softmax(1) if output == "probabilities" else logits)
     finally:
         model.train(was_training)
         if channels_last:
             model.to(memory_format=torch.contiguous_format)
     n_classes = out[0].shape[1] if out else 0
-    result = torch.cat(out).numpy() if out else np.zeros((0, n_classes), np.float32)
+    result = torch.cat(out).cpu().numpy() if out else np.zeros((0, n_classes), np.float32)
     unsorted = np.empty_like(result)
     unsorted[order] = result
     return unsorted
