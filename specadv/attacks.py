@@ -50,6 +50,7 @@ __all__ = [
     "fgsm", "bim", "pgd", "random_sign",
     "predicted_labels", "cross_entropy_sum", "eval_mode",
     "AttackResult", "attack", "attack_params", "budget_params", "CLIP_DB",
+    "RoundTrip", "reconstruction_aware",
 ]
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -522,3 +523,124 @@ def _generator(seed: int | None, x) -> torch.Generator | None:
         return None
     # the noise is drawn on the CPU, so a seed gives the same draw on any device
     return torch.Generator(device="cpu").manual_seed(seed)
+
+
+# --------------------------------------------------------------------------- reconstruction-aware
+class RoundTrip(torch.nn.Module):
+    """A 2D CNN seen through the trip to audio: dB spectrogram -> audio -> dB features -> logits.
+
+    The forward pass is differentiable end to end, so an attack on this module takes
+    its gradient through the reconstruction (the attacker still uses only the 2D CNN):
+
+    - ``rep="stft"``: the dB perturbation is applied to the original complex STFT
+      (``original_stft``, whose phase is kept) and inverted (``torch.istft``): the same
+      audio as :func:`specadv.reconstruction.stft_to_audio` with ``original_stft``;
+    - ``rep="mel"``: a surrogate of :func:`specadv.reconstruction.mel_to_audio`, whose
+      Griffin-Lim from a random phase cannot be differentiated usefully through 32
+      momentum iterations: the Mel magnitude ``10 ** (x / 10)``, the clamped
+      least-squares solve (librosa's pseudo-inverse start), then ``n_iter`` unrolled
+      plain Griffin-Lim iterations from ``samples`` random phases. The output is the mean
+      of the log-probabilities over the random starts (expectation over transformation,
+      Athalye et al. 2018); each forward pass draws new starts unless ``fixed_seed``.
+
+    The reconstructed audio's features are computed again (:func:`specadv.features.mel_db`
+    or :func:`~specadv.features.stft_db`, ``ref=max``, so the audio's level does not
+    matter) and classified by ``model``.
+    """
+
+    def __init__(self, model: torch.nn.Module, rep: str, original_stft: torch.Tensor | None = None,
+                 length: int = 110250, n_iter: int = 4, samples: int = 2, seed: int = 0,
+                 fixed_seed: bool = False):
+        super().__init__()
+        if rep not in ("mel", "stft"):
+            raise ValueError(f"rep must be 'mel' or 'stft', not {rep!r}")
+        if rep == "stft" and original_stft is None:
+            raise ValueError("the STFT round trip needs the original complex STFT "
+                             "(specadv.features.stft of the original audio): original_stft=")
+        if n_iter < 0 or samples < 1:
+            raise ValueError(f"n_iter must be >= 0 and samples >= 1 (got {n_iter}, {samples})")
+        self.model, self.rep, self.length = model, rep, int(length)
+        self.original_stft = original_stft
+        self.n_iter, self.samples, self.seed, self.fixed_seed = int(n_iter), int(samples), int(seed), \
+            bool(fixed_seed)
+        self._calls = 0
+        self._clean_db = None
+
+    def _istft(self, z: torch.Tensor) -> torch.Tensor:
+        window = torch.hann_window(512, periodic=True, device=z.device, dtype=z.real.dtype)
+        return torch.istft(z, n_fft=512, hop_length=256, window=window, center=True,
+                           length=self.length)
+
+    def audio(self, x_db: torch.Tensor, k: int = 0) -> torch.Tensor:
+        """The (differentiable) reconstruction of ``x_db``; ``k``: which random start (Mel)."""
+        from specadv import features
+
+        if self.rep == "stft":
+            z0 = self.original_stft.to(x_db.device)
+            if self._clean_db is None or self._clean_db.shape != x_db.shape:
+                self._clean_db = features.stft_db(self._istft(z0))[0].detach()
+            return self._istft(z0 * torch.pow(10.0, (x_db - self._clean_db) / 20.0))
+        from specadv.reconstruction import _mel_basis
+
+        basis = _mel_basis(22050, 512, x_db.shape[-2], 0.0, 11025.0, str(x_db.device), x_db.dtype)
+        s = torch.matmul(basis.pinv, torch.pow(10.0, x_db / 10.0)).clamp_min(0)
+        seed = self.seed + k + (0 if self.fixed_seed else self._calls * self.samples)
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        phase = (2 * torch.pi * torch.rand(s.shape[-2:], generator=gen, dtype=s.dtype)).to(s.device)
+        z = torch.polar(s, phase.expand_as(s))
+        for _ in range(self.n_iter):
+            zz = features.stft(self._istft(z))
+            z = s * zz / (zz.abs() + 1e-12)
+        return self._istft(z)
+
+    def forward(self, x_db: torch.Tensor) -> torch.Tensor:
+        from specadv import features
+
+        extract = features.mel_db if self.rep == "mel" else (lambda y: features.stft_db(y)[0])
+        draws = 1 if self.rep == "stft" else self.samples
+        logp = sum(torch.log_softmax(self.model(extract(self.audio(x_db, k)).to(x_db.dtype)), 1)
+                   for k in range(draws)) / draws
+        self._calls += 1
+        return logp
+
+
+def reconstruction_aware(model: torch.nn.Module, x: torch.Tensor, rep: str, y=None,
+                         eps: float = EPS_DB, step: float = BIM_STEP_DB, iters: int = BIM_ITERS,
+                         original_stft: torch.Tensor | None = None, n_iter: int = 4,
+                         samples: int = 2, seed: int = 0, clip=None,
+                         length: int = 110250) -> torch.Tensor:
+    """BIM whose loss is taken after the round trip to audio (:class:`RoundTrip`).
+
+    The same L-infinity budget, step and iterations as :func:`bim`, on the same 2D CNN:
+    only the loss differs, computed on the features re-extracted from the reconstructed
+    audio, so the perturbation is made to survive the reconstruction. The labels are the
+    2D CNN's predictions on the clean spectrograms (as for :func:`bim`) unless ``y``.
+
+    Parameters
+    ----------
+    model : the attacked 2D CNN.
+    x : tensor ``(batch, F, T)``, dB; the whole batch is attacked at once (the STFT round
+        trip needs the batch's original STFT).
+    rep : "mel" or "stft".
+    original_stft : complex tensor ``(batch, 257, T)``: ``features.stft`` of the original
+        audio (``rep="stft"``).
+    n_iter, samples, seed : the Mel surrogate's unrolled Griffin-Lim iterations, random
+        starts per step, and seed.
+    length : samples of the reconstructed audio (110250 for a 5-s segment).
+
+    Returns
+    -------
+    x_adv : tensor like ``x``, ``|x_adv - x| <= eps``.
+    """
+    if y is None:
+        y = predicted_labels(model, x)
+    with eval_mode(model):
+        wrapped = RoundTrip(model, rep, original_stft, length=length, n_iter=n_iter,
+                            samples=samples, seed=seed)
+        return _iterate(wrapped, x, y, eps=eps, step=step, iters=iters, random_start=False,
+                        clip=clip, generator=None, loss=_nll_sum, batch_size=None)
+
+
+def _nll_sum(logp: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of log-probabilities, summed (the cross-entropy of :class:`RoundTrip`)."""
+    return F.nll_loss(logp, y, reduction="sum")

@@ -89,6 +89,11 @@ def _to_db(s: torch.Tensor, multiplier: float, amin: float, top_db: float | None
     return db, ref.reshape(ref.shape[:-2])
 
 
+def _real(x: torch.Tensor) -> torch.Tensor:
+    """float64 stays float64 (differentiation checks, references); the rest is float32."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def _out(t: torch.Tensor, like, single: bool):
     if single:
         t = t[0]
@@ -116,9 +121,9 @@ def mel_db(waveforms, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop_length: int
     librosa.power_to_db(librosa.feature.melspectrogram(y, power=1.0, ...), ref=np.max)
     """
     x, single = _as_batch(waveforms)
-    x = x.float()
+    x = _real(x)
     spec = stft(x, n_fft, hop_length).abs()
-    basis = mel_filterbank(sr, n_fft, n_mels, device=x.device)
+    basis = mel_filterbank(sr, n_fft, n_mels, device=x.device, dtype=x.dtype)
     mel = torch.matmul(basis, spec)
     db, ref = _to_db(mel, 10.0, AMIN_POWER, top_db)
     db = _out(db, waveforms, single)
@@ -142,7 +147,7 @@ def stft_db(waveforms, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
     librosa.amplitude_to_db(np.abs(librosa.stft(y, n_fft=512, hop_length=256)), ref=np.max)
     """
     x, single = _as_batch(waveforms)
-    x = x.float()
+    x = _real(x)
     spec = stft(x, n_fft, hop_length)
     db, ref = _to_db(spec.abs(), 20.0, AMIN_AMPLITUDE, top_db)
     phase = torch.angle(spec)

@@ -280,3 +280,90 @@ def test_budget_params_scale_the_step_with_eps_as_the_paper():
                                                   "iters": 10}
     assert budget_params(profile, "fgsm", 0.5)["eps"] == 0.5
     assert "step" not in budget_params(profile, "random_sign", 0.5)
+
+
+# -- the reconstruction-aware attack -------------------------------------------------------
+def _tiny_spec_model(n_freq, n_frames, seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.Tanh(),
+                               torch.nn.Flatten(), torch.nn.Linear(2 * n_freq * n_frames, 10))
+
+
+class _Unsqueeze(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x[:, None])
+
+
+@pytest.mark.parametrize("rep", ["mel", "stft"])
+def test_reconstruction_aware_gradient_agrees_with_finite_differences(rep):
+    from specadv import features
+    from specadv.attacks import RoundTrip, _nll_sum
+
+    n = 4096  # 17 frames: small enough for float64 finite differences
+    rng = np.random.default_rng(0)
+    w = torch.from_numpy(0.1 * rng.standard_normal((2, n)))
+    x = features.mel_db(w) if rep == "mel" else features.stft_db(w)[0]
+    model = _Unsqueeze(_tiny_spec_model(*x.shape[1:])).double()
+    trip = RoundTrip(model, rep, original_stft=features.stft(w), length=n, n_iter=2, samples=2,
+                     seed=3, fixed_seed=True)
+    y = torch.tensor([1, 7])
+
+    def loss(v):
+        return _nll_sum(trip(v), y)
+
+    xg = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(loss(xg), xg)
+    assert grad.abs().sum() > 0
+    for k in range(3):
+        v = torch.from_numpy(np.random.default_rng(k).standard_normal(x.shape))
+        h = 1e-4
+        fd = (loss(x + h * v) - loss(x - h * v)) / (2 * h)
+        assert float((grad * v).sum()) == pytest.approx(float(fd), rel=2e-3, abs=1e-6)
+
+
+def test_stft_round_trip_is_the_pipelines_reconstruction():
+    from specadv import features
+    from specadv.attacks import RoundTrip
+    from specadv.reconstruction import stft_to_audio
+
+    rng = np.random.default_rng(1)
+    w = torch.from_numpy((0.1 * rng.standard_normal((2, 110250))).astype(np.float32))
+    z = features.stft(w)
+    x, _ = features.stft_db(w)[:2]
+    d = 0.3 * torch.sign(torch.from_numpy(rng.standard_normal(x.shape).astype(np.float32)))
+    trip = RoundTrip(torch.nn.Identity(), "stft", original_stft=z)
+    ours = trip.audio(x + d)
+    ref = stft_to_audio(x + d, original_stft=z, clean_db=x)
+    assert float((ours - ref).abs().max()) < 1e-4 * float(ref.abs().max())
+
+
+@pytest.mark.parametrize("rep", ["mel", "stft"])
+def test_reconstruction_aware_attack_stays_in_the_ball_and_fools_the_round_trip(rep):
+    from specadv import features
+    from specadv.attacks import RoundTrip, bim, reconstruction_aware
+
+    n = 8192
+    rng = np.random.default_rng(2)
+    w = torch.from_numpy((0.1 * rng.standard_normal((4, n))).astype(np.float32))
+    x = features.mel_db(w) if rep == "mel" else features.stft_db(w)[0]
+    model = _Unsqueeze(_tiny_spec_model(*x.shape[1:], seed=1))
+    model.train()
+    z = features.stft(w)
+    x_adv = reconstruction_aware(model, x, rep, eps=0.3, step=0.1, iters=5, original_stft=z,
+                                 n_iter=2, samples=1, length=n)
+    assert model.training  # the training flag is given back
+    assert float((x_adv - x).abs().max()) <= 0.3 + 1e-5  # float32 rounding at ~30 dB
+    assert float((x_adv - x).abs().max()) > 0.29
+    # judged through the round trip, it does at least as well as BIM on the loss it targets
+    trip = RoundTrip(model, rep, original_stft=z, length=n, n_iter=2, samples=1, seed=0,
+                     fixed_seed=True)
+    y = model(x).argmax(1)
+    with torch.no_grad():
+        loss_aware = torch.nn.functional.nll_loss(trip(x_adv), y)
+        loss_bim = torch.nn.functional.nll_loss(trip(bim(model, x, y, iters=5)), y)
+        loss_clean = torch.nn.functional.nll_loss(trip(x), y)
+    assert loss_aware > loss_clean and loss_aware >= loss_bim - 1e-3
