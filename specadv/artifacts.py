@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +27,8 @@ from specadv import __version__
 
 # Bump when a stage's output changes meaning, so old caches are recomputed.
 CODE_VERSION = f"{__version__}+cache1"
+# A stage is one folder name inside the run folder: never a path, never hidden.
+_STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 __all__ = ["CODE_VERSION", "ArtifactError", "atomic_path", "save_json", "load_json",
            "save_npy", "load_npy", "open_npy_for_writing", "settings_key", "Entry", "Store"]
@@ -78,9 +81,11 @@ def load_json(path) -> Any:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        raise ArtifactError(f"{path}: missing") from None
+        raise ArtifactError(f"{path}: missing; delete the folder {path.parent} and run again to "
+                            "recompute it") from None
     except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path}: corrupt JSON ({exc}); delete it to recompute") from None
+        raise ArtifactError(f"{path}: corrupt JSON ({exc}); delete the folder {path.parent} and "
+                            "run again to recompute it") from None
 
 
 def save_npy(path, array: np.ndarray) -> Path:
@@ -95,9 +100,11 @@ def load_npy(path, mmap: bool = False) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except FileNotFoundError:
-        raise ArtifactError(f"{path}: missing") from None
+        raise ArtifactError(f"{path}: missing; delete the folder {path.parent} and run again to "
+                            "recompute it") from None
     except ValueError as exc:
-        raise ArtifactError(f"{path}: unreadable array ({exc}); delete it to recompute") from None
+        raise ArtifactError(f"{path}: unreadable array ({exc}); delete the folder {path.parent} "
+                            "and run again to recompute it") from None
 
 
 @contextlib.contextmanager
@@ -170,10 +177,15 @@ class Store:
             probe.unlink()
         except OSError as exc:
             raise ArtifactError(f"{self.root}: the run folder cannot be written "
-                                f"({exc.strerror}); choose another with --runs") from None
+                                f"({exc.strerror}); set SPECADV_RUNS to a writable folder (or "
+                                "run from a writable copy of the project)") from None
 
     def entry(self, stage: str, settings: dict) -> Entry:
-        if "/" in stage or stage.startswith("."):
-            raise ArtifactError(f"invalid stage name {stage!r}")
+        """The entry of ``stage`` for ``settings``: ``<root>/<stage>/<settings key>/``."""
+        if not isinstance(stage, str) or not _STAGE_NAME.fullmatch(stage):
+            # a name with a separator, '..' or a leading '.' could reach outside the run folder
+            raise ArtifactError(f"invalid stage name {stage!r}: a stage is one folder name of "
+                                "letters, digits, '_', '-' and '.', not starting with '.'; "
+                                "rename the stage")
         folder = self.root / stage / settings_key(settings)
         return Entry(folder, settings)

@@ -32,10 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "corpus":
         from specadv.data import make_embedded_corpus
 
-        out = make_embedded_corpus(args.out_dir, args.clips_per_genre, args.seconds, args.seed,
-                                   progress=True)
+        try:
+            out = make_embedded_corpus(args.out_dir, args.clips_per_genre, args.seconds,
+                                       args.seed, progress=True)
+        except OSError as exc:
+            print(f"specadv: error: {exc.filename or args.out_dir}: cannot write the corpus here "
+                  f"({exc.strerror}); choose a writable folder", file=sys.stderr)
+            return 1
         print(out)
         return 0
+    from specadv.artifacts import ArtifactError
+    from specadv.data import CorpusError, find_genre_root
     from specadv.profiles import ProfileError
     from specadv.runner import RunError, run
 
@@ -43,12 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     if profile and Path(profile).exists():
         profile = str(Path(profile).resolve())  # notebooks run in another folder
     data = str(Path(args.data).expanduser().resolve()) if args.data else None
-    if data and not Path(data).is_dir():
-        print(f"specadv: error: --data {args.data}: no such folder", file=sys.stderr)
-        return 2
+    if data:
+        try:
+            find_genre_root(data)  # a usage error: found before any notebook starts
+        except CorpusError as exc:
+            print(f"specadv: error: --data: {exc}", file=sys.stderr)
+            return 2
     try:
         result = run(profile, data, args.device, book=not args.no_book)
-    except (RunError, ProfileError) as exc:
+    except (RunError, ProfileError, ArtifactError) as exc:
         print(f"specadv: error: {exc}", file=sys.stderr)
         return 1
     for name, seconds in result["notebooks"]:

@@ -26,7 +26,7 @@ AUDIO_EXTENSIONS = (".wav", ".au", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 __all__ = [
     "GENRES", "SAMPLE_RATE", "WINDOW_SAMPLES", "MIN_ENERGY", "AUDIO_EXTENSIONS",
     "Clip", "Skipped", "Corpus", "CorpusError", "AudioError",
-    "read_audio", "load_corpus", "make_folds", "segment", "segment_starts",
+    "read_audio", "find_genre_root", "load_corpus", "make_folds", "segment", "segment_starts",
     "make_embedded_corpus",
 ]
 
@@ -101,8 +101,12 @@ def read_audio(path, sr: int = SAMPLE_RATE) -> np.ndarray:
         raise AudioError(path, f"unreadable audio ({type(exc).__name__}: {exc})") from None
     if y.shape[0] == 0:
         raise AudioError(path, "empty audio file (0 samples)")
-    if not np.isfinite(y).all():
-        raise AudioError(path, "contains NaN or infinite samples")
+    finite = np.isfinite(y)
+    if not finite.all():
+        n_nan = int(np.isnan(y).sum())
+        n_inf = y.size - int(finite.sum()) - n_nan
+        raise AudioError(path, f"non-finite samples ({n_nan} NaN, {n_inf} infinite); re-export "
+                               "the file or remove it")
     y = y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
     if rate != sr:
         import librosa
@@ -111,25 +115,52 @@ def read_audio(path, sr: int = SAMPLE_RATE) -> np.ndarray:
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
-def _find_genre_root(path: Path) -> Path:
-    """The folder whose sub-folders are the genres: ``path`` itself or one or two levels down."""
+def find_genre_root(path) -> Path:
+    """The folder whose sub-folders are GTZAN's genres: ``path`` itself or one or two levels down.
+
+    Only folder names are looked at (no file is read), so a corpus folder can be
+    checked before a run starts.
+
+    Raises
+    ------
+    CorpusError
+        The path does not exist, is not a folder, holds no genre folders (or
+        several sets of them), or holds a folder that is not a GTZAN genre; the
+        message names the path and says what was expected.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CorpusError(f"{path}: the corpus folder does not exist. Give the folder of a "
+                          "GTZAN copy (genres/ or Data/genres_original/), write the embedded "
+                          f"corpus there with `specadv corpus {path}`, or leave the data out to "
+                          "use the profile's embedded corpus")
+    if not path.is_dir():
+        raise CorpusError(f"{path}: not a folder; give the folder that holds the genre folders")
+
     def has_genres(p: Path) -> bool:
         return any((p / g).is_dir() for g in GENRES)
 
-    if has_genres(path):
-        return path
-    level = [path]
-    for _ in range(2):
-        level = sorted(c for p in level for c in p.iterdir() if c.is_dir())
+    genre_root, level = None, [path]
+    for depth in range(3):
+        if depth:
+            level = sorted(c for p in level for c in p.iterdir() if c.is_dir())
         found = [p for p in level if has_genres(p)]
         if len(found) > 1:
             raise CorpusError(f"{path}: several genre folders found ({', '.join(map(str, found))}); "
                               "point to one of them")
         if found:
-            return found[0]
-    raise CorpusError(f"{path}: no genre folders found. Expected folders named after GTZAN's "
-                      f"genres ({', '.join(GENRES)}), in this folder or one or two levels down "
-                      "(e.g. genres/<genre>/*.au or Data/genres_original/<genre>/*.wav)")
+            genre_root = found[0]
+            break
+    if genre_root is None:
+        raise CorpusError(f"{path}: no genre folders found. Expected folders named after GTZAN's "
+                          f"genres ({', '.join(GENRES)}), in this folder or one or two levels down "
+                          "(e.g. genres/<genre>/*.au or Data/genres_original/<genre>/*.wav)")
+    unknown = sorted(p.name for p in genre_root.iterdir()
+                     if p.is_dir() and p.name not in GENRES and not p.name.startswith("."))
+    if unknown:
+        raise CorpusError(f"{genre_root}: unknown genre folder(s) {unknown}; expected only "
+                          f"GTZAN's genres ({', '.join(GENRES)}): rename or move the others")
+    return genre_root
 
 
 def load_corpus(path, sr: int = SAMPLE_RATE, min_samples: int = WINDOW_SAMPLES,
@@ -156,19 +187,7 @@ def load_corpus(path, sr: int = SAMPLE_RATE, min_samples: int = WINDOW_SAMPLES,
         The path does not exist, holds no genre folders, holds a folder that is
         not a GTZAN genre, or holds no usable clip.
     """
-    root = Path(path).expanduser()
-    if not root.exists():
-        raise CorpusError(f"{root}: the corpus folder does not exist. Give the folder of a GTZAN "
-                          "copy (genres/ or Data/genres_original/) or make the embedded corpus "
-                          "with specadv.data.make_embedded_corpus")
-    if not root.is_dir():
-        raise CorpusError(f"{root}: not a folder; give the folder that holds the genre folders")
-    genre_root = _find_genre_root(root)
-    unknown = sorted(p.name for p in genre_root.iterdir()
-                     if p.is_dir() and p.name not in GENRES and not p.name.startswith("."))
-    if unknown:
-        raise CorpusError(f"{genre_root}: unknown genre folder(s) {unknown}; expected only "
-                          f"GTZAN's genres: {', '.join(GENRES)}")
+    genre_root = find_genre_root(path)
     corpus = Corpus(root=genre_root)
     files = [(g, f) for g in GENRES if (genre_root / g).is_dir()
              for f in sorted((genre_root / g).iterdir()) if f.is_file()]
@@ -200,8 +219,11 @@ def load_corpus(path, sr: int = SAMPLE_RATE, min_samples: int = WINDOW_SAMPLES,
                                  n_samples=len(y), sample_rate_in=int(info.samplerate),
                                  channels_in=int(info.channels)))
     if not corpus.clips:
+        examples = "; ".join(f"{s.path.name}: {s.reason}" for s in corpus.skipped[:3])
         raise CorpusError(f"{genre_root}: no usable audio clip in the genre folders "
-                          f"({len(corpus.skipped)} file(s) skipped)")
+                          f"({len(corpus.skipped)} file(s) skipped"
+                          f"{', e.g. ' + examples if examples else ''}); give clips of at least "
+                          f"one 5-s window that libsndfile reads ({', '.join(AUDIO_EXTENSIONS)})")
     return corpus
 
 
@@ -225,7 +247,8 @@ def make_folds(corpus, n_splits: int = 3, seed: int = 7) -> np.ndarray:
     present, counts = np.unique(labels, return_counts=True)
     if len(present) < 2:
         raise CorpusError(f"only one genre ({GENRES[int(present[0])] if len(present) else 'none'}) "
-                          "in the corpus: a classifier needs at least two")
+                          "in the corpus: a classifier needs at least two; add clips of another "
+                          "genre")
     if counts.min() < n_splits:
         few = {GENRES[int(g)]: int(c) for g, c in zip(present, counts) if c < n_splits}
         raise CorpusError(f"too few clips for {n_splits} stratified folds: {few}; every genre "

@@ -185,7 +185,8 @@ def load_profile(name_or_path: str | os.PathLike | None = None, **overrides) -> 
     if path.suffix in (".yaml", ".yml") or path.exists():
         source = str(path)
         if not path.is_file():
-            raise ProfileError(f"{path}: profile file not found")
+            raise ProfileError(f"{path}: profile file not found; check the path, or name a "
+                               f"built-in profile ({', '.join(builtin_profiles())})")
     else:
         path = PROFILE_DIR / f"{name_or_path}.yaml"
         source = str(name_or_path)
@@ -195,7 +196,8 @@ def load_profile(name_or_path: str | os.PathLike | None = None, **overrides) -> 
     try:
         data = yaml.safe_load(path.read_text()) or {}  # safe_load: values are data, never code
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML ({exc})") from None
+        raise ProfileError(f"{path}: not valid YAML ({exc}); fix the file: a profile is plain "
+                           "YAML, sections of `key: value`") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: a profile is a mapping of sections; got {type(data).__name__}")
     merged = _merge(DEFAULTS, data, "", source)

@@ -8,6 +8,7 @@ named; its executed copy is kept for inspection and never reaches the book.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from specadv.pipeline import project_root
+from specadv.pipeline import RUNS_ENV, project_root
 from specadv.report import BOOK_ENV
 
-__all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "build_book", "run"]
+__all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "check_inputs", "build_book", "run"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ NOTEBOOKS: list[NotebookStep] = [
     NotebookStep("06_paper_page.ipynb"),
     NotebookStep("07_transfer.ipynb"),
     NotebookStep("08_explorer.ipynb"),
+    NotebookStep("09_beyond.ipynb"),
 ]
 
 
@@ -91,15 +93,21 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
 
     root = root or project_root()
     out_dir = root / "book" / "generated"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"{out_dir}: cannot write the executed notebooks here ({exc.strerror}); "
+                       "run from a writable copy of the project") from None
     failed_dir = root / "runs" / "failed-notebooks"
     for stale in out_dir.glob(".running-*"):  # left by a killed run; never shown, never read
         stale.unlink()
     if steps is None:  # a whole run rewrites every player: drop another profile's audio
         shutil.rmtree(root / "book" / "_static" / "audio", ignore_errors=True)
     timings = []
-    os.environ[BOOK_ENV] = "1"
-    try:
+    env = {BOOK_ENV: "1"}
+    if os.environ.get(RUNS_ENV):  # the kernels run in book/generated/: a relative path would move
+        env[RUNS_ENV] = str(Path(os.environ[RUNS_ENV]).resolve())
+    with _environ(env):
         for step in steps or NOTEBOOKS:
             src = root / "notebooks" / step.notebook
             dst = out_dir / step.output_name
@@ -115,10 +123,6 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
                     cell, msg = errors[0]
                     raise RunError(f"{step.notebook}: cell {cell} failed: {msg}")
             except (PapermillExecutionError, RunError) as exc:
-                failed_dir.mkdir(parents=True, exist_ok=True)
-                kept = failed_dir / step.output_name
-                if tmp.exists():
-                    shutil.move(str(tmp), kept)
                 if dst.exists():
                     dst.unlink()  # never let a stale copy of a failed notebook reach the book
                 if isinstance(exc, PapermillExecutionError):
@@ -126,13 +130,56 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
                            f"{exc.ename}: {exc.evalue}")
                 else:
                     msg = str(exc)
-                raise RunError(f"{msg}\n  executed copy kept for inspection: {kept}") from None
+                kept = _keep_failed(tmp, failed_dir / step.output_name)
+                raise RunError(f"{msg}\n  {kept}") from None
             _title_with_representation(tmp, step.params.get("representation"))
             os.replace(tmp, dst)
             timings.append((step.output_name, time.perf_counter() - t0))
-    finally:
-        os.environ.pop(BOOK_ENV, None)
     return timings
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]):
+    """Set environment variables (inherited by the kernels) for the block, then restore them."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _keep_failed(tmp: Path, kept: Path) -> str:
+    """Move a failed notebook's executed copy to ``kept``; say where it is (or why it is not)."""
+    if not tmp.exists():
+        return "no executed copy was written"
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(tmp), kept)
+    except OSError as exc:  # the error being reported matters more than the copy
+        tmp.unlink(missing_ok=True)
+        return f"the executed copy could not be kept in {kept.parent} ({exc.strerror})"
+    return f"executed copy kept for inspection: {kept}"
+
+
+def check_inputs(prof, data: str | None = None, root: Path | None = None) -> None:
+    """Fail before any notebook starts on a corpus folder or a run folder that cannot be used.
+
+    Raises :class:`~specadv.data.CorpusError` for a ``data`` folder without GTZAN's
+    genre folders and :class:`~specadv.artifacts.ArtifactError` for a run folder
+    (``SPECADV_RUNS`` or ``<project>/runs``) that cannot be written.
+    """
+    from specadv.artifacts import Store
+    from specadv.data import find_genre_root
+
+    if data:
+        find_genre_root(data)
+    runs = Path(os.environ.get(RUNS_ENV) or (root or project_root()) / "runs")
+    Store(runs / prof.name)  # probes that the folder can be written
 
 
 def build_book(root: Path | None = None, strict: bool = True, log=print) -> Path:
@@ -160,6 +207,7 @@ def run(profile: str | None = None, data: str | None = None, device: str | None 
     from specadv.profiles import load_profile
 
     prof = load_profile(profile)  # fail early, before any notebook starts, on a bad profile
+    check_inputs(prof, data)
     params = {"profile": str(profile or prof.name), "data": str(data) if data else "",
               "device": device or ""}
     t0 = time.perf_counter()
