@@ -200,6 +200,11 @@ def load_profile(name_or_path: str | os.PathLike | None = None, **overrides) -> 
                            "YAML, sections of `key: value`") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: a profile is a mapping of sections; got {type(data).__name__}")
+    corpus_path = (data.get("corpus") or {}).get("path") if isinstance(data.get("corpus"),
+                                                                      dict) else None
+    if isinstance(corpus_path, str) and not Path(corpus_path).expanduser().is_absolute():
+        # a relative corpus folder is the profile file's neighbour, wherever the run starts
+        data["corpus"]["path"] = str((path.parent / corpus_path).expanduser().resolve())
     merged = _merge(DEFAULTS, data, "", source)
     merged = _merge(merged, overrides, "", "override")
     _validate(merged, source)

@@ -139,7 +139,8 @@ def skipped_table(ds):
     import pandas as pd
 
     rows = [{"file": Path(s["path"]).name, "reason": s["reason"]} for s in ds.skipped]
-    rows += [{"file": c, "reason": "every 5-s window silent (mean energy <= 1e-5)"}
+    by_id = {c.clip_id: Path(c.path).name for c in ds.clips}
+    rows += [{"file": by_id.get(c, c), "reason": "every 5-s window silent (mean energy <= 1e-5)"}
              for c in ds.silent_clips]
     return pd.DataFrame(rows, columns=["file", "reason"])
 

@@ -57,3 +57,13 @@ def test_overrides_and_digest():
     assert q["attacks"]["fgsm_eps"] == 0.5 and q["attacks"]["bim_eps"] == DEFAULTS["attacks"]["bim_eps"]
     assert p.section_digest("attacks") != q.section_digest("attacks")
     assert p.section_digest("folds") == q.section_digest("folds")
+
+
+def test_a_relative_corpus_path_is_read_beside_the_profile_file(tmp_path, monkeypatch):
+    (tmp_path / "profiles").mkdir()
+    f = tmp_path / "profiles" / "mine.yaml"
+    f.write_text("name: mine\ncorpus:\n  kind: folder\n  path: ../gtzan\n")
+    monkeypatch.chdir("/")
+    assert load_profile(str(f))["corpus"]["path"] == str(tmp_path / "gtzan")
+    f.write_text("name: mine\ncorpus:\n  kind: folder\n  path: /data/gtzan\n")
+    assert load_profile(str(f))["corpus"]["path"] == "/data/gtzan"
