@@ -32,7 +32,7 @@ METRICS = BATCH_METRICS  # per-segment figures of each reconstruction
 # A stage's own version, in its cache key: bump it when what the stage stores changes, so
 # its entries (and those that read them) are recomputed and the cheaper stages before it
 # are kept (artifacts.CODE_VERSION invalidates everything).
-STAGE_VERSIONS = {"attacks": 2, "reconstruction": 2}
+STAGE_VERSIONS = {"attacks": 2, "reconstruction": 2, "aware": 1, "inversion": 1}
 TARGETS = ("wave", "mel", "stft")  # the models tested on reconstructed audio
 
 __all__ = ["Run", "Dataset", "REPRESENTATIONS", "project_root"]
@@ -619,6 +619,236 @@ class Run:
                 artifacts.save_npy(entry.path(f"{cond}_probs_{t}.npy"), v.cpu().numpy())
             artifacts.save_npy(entry.path(f"examples_{cond}.npy"), examples[cond].cpu().numpy())
         entry.commit(seconds=time.perf_counter() - t0)
+
+
+    # -- beyond the paper: reconstruction-aware attack, inversion sweep -------------------
+    def beyond_positions(self, fold: int) -> np.ndarray:
+        """Positions (in the fold's test segments) of the subset the beyond-the-paper
+        experiments run on: ``beyond.segments_per_fold`` evenly spaced, plus the book's
+        example segments of the fold."""
+        ds = self.dataset()
+        test_idx = ds.split(fold)[1]
+        n = min(self.profile["beyond"]["segments_per_fold"], len(test_idx))
+        even = np.unique(np.linspace(0, len(test_idx) - 1, n).round().astype(np.int64))
+        examples = [int(np.flatnonzero(test_idx == i)[0]) for i in self.examples().values()
+                    if ds.folds[i] == fold]
+        return np.union1d(even, np.asarray(examples, dtype=np.int64))
+
+    def _reconstruct_batch(self, rep: str, x_db, ref, z, clean_db):
+        """The pipeline's reconstruction of a batch of (perturbed) dB features."""
+        from specadv import reconstruction
+
+        r = self.profile["reconstruction"]
+        if rep == "mel":
+            return reconstruction.mel_to_audio(x_db, ref=ref, n_iter=r["n_iter"],
+                                               momentum=r["momentum"], init=r["init"],
+                                               seed=r["seed"], nnls_iter=r["nnls_iter"])
+        return reconstruction.stft_to_audio(x_db, original_stft=z, clean_db=clean_db)
+
+    def aware(self, rep: str) -> list[dict]:
+        """The reconstruction-aware attack (:func:`specadv.attacks.reconstruction_aware`)
+        on each fold's subset (:meth:`beyond_positions`), measured like the other attacks.
+
+        One dict per fold: ``pos`` (positions in the fold's test segments), ``idx``
+        (segment indices), ``probs_spec`` (the 2D CNN on the adversarial spectrogram),
+        ``probs`` ``{target: (n, 10)}`` on the reconstructed audio (2D CNNs on re-extracted
+        features, 1D CNN on the audio), ``metrics`` (:data:`METRICS`, ``attack_db`` against
+        the clean reconstruction), ``seconds`` per segment of each attack on this subset
+        (``aware``, ``bim``, ``fgsm``) and ``examples`` (audio of the book's examples).
+        """
+        return [self._fold_aware(rep, k) for k in range(self.dataset().n_folds)]
+
+    def _fold_aware(self, rep: str, fold: int) -> dict:
+        ds = self.dataset()
+        models = {k: self.models(k)[fold] for k in TARGETS}
+        pos = self.beyond_positions(fold)
+        settings = {"models": {k: m.key for k, m in models.items()},
+                    "attacks": self.profile["attacks"], "beyond": self.profile["beyond"],
+                    "reconstruction": self.profile["reconstruction"], "pos": pos.tolist(),
+                    "version": STAGE_VERSIONS["aware"]}
+        entry = self.store.entry(f"aware-{_rep(rep)}", settings)
+        if not entry.is_complete():
+            entry.reset()
+            self._compute_aware(rep, fold, entry, models, pos)
+        info = entry.info()
+        load = lambda name: artifacts.load_npy(entry.path(name))  # noqa: E731
+        idx = ds.split(fold)[1][pos]
+        return {"fold": fold, "pos": pos, "idx": idx, "probs_spec": load("probs_spec.npy"),
+                "probs": {t: load(f"probs_{t}.npy") for t in TARGETS},
+                "metrics": {m: load(f"{m}.npy") for m in METRICS},
+                "seconds": info["seconds_per_segment"], "examples": {
+                    "idx": info["example_idx"], "audio": load("examples.npy")}}
+
+    def _compute_aware(self, rep, fold, entry, models, pos) -> None:
+        import time
+
+        import torch
+
+        from specadv import attacks as atk
+        from specadv import features, metrics
+
+        ds, dev = self.dataset(), self.device
+        a, b = self.profile["attacks"], self.profile["beyond"]
+        fm = models[rep]
+        idx = ds.split(fold)[1][pos]
+        examples = [i for i in self.examples().values() if i in set(idx.tolist())]
+        n, bs = len(idx), 8
+        out = {m: np.zeros(n, np.float32) for m in METRICS}
+        probs = {t: np.zeros((n, 10), np.float32) for t in TARGETS}
+        probs_spec = np.zeros((n, 10), np.float32)
+        ex_audio = np.zeros((len(examples), ds.window), np.float32)
+        seconds = {"aware": 0.0, "bim": 0.0, "fgsm": 0.0}
+
+        def timed(name, fn):
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            res = fn()
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            seconds[name] += time.perf_counter() - t0
+            return res
+
+        for lo in _progress(range(0, n, bs), desc=f"reconstruction-aware {rep} fold {fold + 1}",
+                            disable=not self.progress):
+            rows = slice(lo, min(lo + bs, n))
+            w = _to_device(ds.waveforms(idx[rows]), dev)
+            z = features.stft(w)
+            if rep == "mel":
+                x, ref = features.mel_db(w, return_ref=True)
+            else:
+                x, _, ref = features.stft_db(w, return_ref=True)
+            y = atk.predicted_labels(fm.model, x)
+            x_adv = timed("aware", lambda: atk.reconstruction_aware(
+                fm.model, x, rep, y=y, eps=a["bim_eps"], step=a["bim_step"], iters=a["bim_iters"],
+                original_stft=z, n_iter=b["aware_n_iter"], samples=b["aware_samples"],
+                seed=a["seed"], clip=atk.CLIP_DB if a["clip"] else None))
+            timed("bim", lambda: atk.bim(fm.model, x, y, eps=a["bim_eps"], step=a["bim_step"],
+                                         iters=a["bim_iters"]))
+            timed("fgsm", lambda: atk.fgsm(fm.model, x, y, eps=a["fgsm_eps"]))
+            probs_spec[rows] = _probs(fm.model, x_adv).cpu().numpy()
+            y_clean = self._reconstruct_batch(rep, x, ref, z, x)
+            y_adv = self._reconstruct_batch(rep, x_adv, ref, z, x)
+            for m, v in metrics.batch_metrics(w, y_adv, ref, y_clean).items():
+                out[m][rows] = v.cpu().numpy()
+            probs["wave"][rows] = _probs(models["wave"].model, y_adv).cpu().numpy()
+            probs["mel"][rows] = _probs(models["mel"].model, features.mel_db(y_adv)).cpu().numpy()
+            probs["stft"][rows] = _probs(models["stft"].model,
+                                         features.stft_db(y_adv)[0]).cpu().numpy()
+            for k, i in enumerate(examples):
+                hit = np.flatnonzero(idx[rows] == i)
+                if len(hit):
+                    ex_audio[k] = y_adv[int(hit[0])].cpu().numpy()
+        for m, v in out.items():
+            artifacts.save_npy(entry.path(f"{m}.npy"), v)
+        for t, v in probs.items():
+            artifacts.save_npy(entry.path(f"probs_{t}.npy"), v)
+        artifacts.save_npy(entry.path("probs_spec.npy"), probs_spec)
+        artifacts.save_npy(entry.path("examples.npy"), ex_audio)
+        entry.commit(seconds_per_segment={k: v / max(n, 1) for k, v in seconds.items()},
+                     example_idx=[int(i) for i in examples], device=str(dev))
+
+    INVERSION_VARIANTS = ("iterations", "momentum off", "zero phase start", "PGHI start",
+                          "PGHI preset", "clamped least squares")
+
+    def inversion_variants(self) -> list[tuple[str, dict]]:
+        """The Mel inversions of the sweep: (label, settings of ``mel_to_audio``).
+
+        The profile's reconstruction is the base (librosa's: random start, momentum 0.99,
+        32 iterations, NNLS solve); each variant changes one thing: the number of
+        Griffin-Lim iterations (``beyond.sweep_gl_iters``), momentum off, the zero-phase
+        start, the PGHI start, the PGHI preset (start, momentum 0.9, 24 iterations), and
+        the clamped least-squares Mel-to-linear solve (librosa's result, no NNLS steps).
+        """
+        from specadv.reconstruction import PGHI_SETTINGS
+
+        r = self.profile["reconstruction"]
+        base = {"n_iter": r["n_iter"], "momentum": r["momentum"], "init": r["init"],
+                "seed": r["seed"], "nnls_iter": r["nnls_iter"]}
+        out = [(f"{n} iterations", {**base, "n_iter": int(n)})
+               for n in self.profile["beyond"]["sweep_gl_iters"]]
+        out += [("momentum off", {**base, "momentum": 0.0}),
+                ("zero phase start", {**base, "init": "zeros"}),
+                ("PGHI start", {**base, "init": "pghi"}),
+                ("PGHI preset", {**base, **PGHI_SETTINGS}),
+                ("clamped least squares", {**base, "nnls_iter": 0})]
+        return out
+
+    def inversion_sweep(self) -> list[dict]:
+        """Each Mel inversion variant (:meth:`inversion_variants`) on each fold's subset, for
+        the clean and the BIM spectrograms: Mel error (:func:`specadv.metrics.mel_error`),
+        both SNRs, the 1D CNN's predictions and the time per segment; and librosa's
+        ``mel_to_audio``, one segment at a time, on the first ``beyond.librosa_segments``
+        segments of fold 1 (the reference point)."""
+        return [self._fold_inversion(k) for k in range(self.dataset().n_folds)]
+
+    def _fold_inversion(self, fold: int) -> dict:
+        models = {"wave": self.models("wave")[fold]}
+        pos = self.beyond_positions(fold)
+        settings = {"attacks": self._attack_entry("mel", fold).folder.name,
+                    "wave": models["wave"].key, "variants": self.inversion_variants(),
+                    "librosa": self.profile["beyond"]["librosa_segments"] if fold == 0 else 0,
+                    "pos": pos.tolist(), "version": STAGE_VERSIONS["inversion"]}
+        entry = self.store.entry("inversion", settings)
+        if not entry.is_complete():
+            entry.reset()
+            self._compute_inversion(fold, entry, models["wave"], pos, settings["librosa"])
+        info = entry.info()
+        return {"fold": fold, "pos": pos, "idx": self.dataset().split(fold)[1][pos],
+                "rows": info["rows"]}
+
+    def _compute_inversion(self, fold, entry, wave, pos, n_librosa) -> None:
+        import time
+
+        import torch
+
+        from specadv import features, metrics, reconstruction
+
+        ds, dev = self.dataset(), self.device
+        idx = ds.split(fold)[1][pos]
+        delta_all = self.attacks("mel")[fold]["delta"]("bim")
+        y_true = ds.labels[idx]
+        w = _to_device(ds.waveforms(idx), dev)
+        x, ref = features.mel_db(w, return_ref=True)
+        d = _to_device(np.asarray(delta_all[pos], np.float32), dev)
+        wn = w.cpu().numpy()
+        rows = []
+
+        def measure(label, inverse, n=None):
+            row = {"variant": label, "segments": int(len(idx) if n is None else n)}
+            for cond, target in (("clean", x), ("bim", x + d)):
+                target = target[: row["segments"]]
+                if dev.type == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                y = inverse(target, ref[: row["segments"]])
+                if dev.type == "cuda":
+                    torch.cuda.synchronize()
+                row[f"seconds_{cond}"] = (time.perf_counter() - t0) / row["segments"]
+                yn = y.cpu().numpy()
+                xo = wn[: row["segments"]]
+                row[f"mel_error_{cond}"] = metrics.mel_error(yn, target.cpu().numpy()).tolist()
+                row[f"snr_paper_{cond}"] = metrics.snr_paper(xo, yn).tolist()
+                row[f"snr_{cond}"] = metrics.snr(xo, yn).tolist()
+                row[f"wave_correct_{cond}"] = (_probs(wave.model, y).argmax(1).cpu().numpy()
+                                               == y_true[: row["segments"]]).astype(int).tolist()
+            rows.append(row)
+
+        for label, kw in _progress(self.inversion_variants(), desc=f"inversion sweep fold "
+                                   f"{fold + 1}", disable=not self.progress):
+            measure(label, lambda t, rf, kw=kw: reconstruction.mel_to_audio(t, ref=rf, **kw))
+        if n_librosa:
+            import librosa
+
+            def librosa_inverse(t, rf):
+                mags = (rf[:, None, None] * torch.pow(10.0, t / 10.0)).cpu().numpy()
+                return torch.from_numpy(np.stack([librosa.feature.inverse.mel_to_audio(
+                    m, sr=22050, n_fft=512, hop_length=256, power=1.0, n_iter=32,
+                    length=ds.window) for m in mags]).astype(np.float32)).to(dev)
+
+            measure("librosa mel_to_audio (one at a time)", librosa_inverse,
+                    n=min(n_librosa, len(idx)))
+        entry.commit(rows=rows, device=str(dev))
 
 
 def _to_device(a: np.ndarray, device):

@@ -79,6 +79,15 @@ DEFAULTS: dict[str, Any] = {
         "examples_per_genre": 1,
         "seed": 0,
     },
+    # Beyond the paper: the reconstruction-aware attack and the sweep of inversion methods,
+    # on a subset of each fold's test segments (evenly spaced, plus the book's examples)
+    "beyond": {
+        "segments_per_fold": 200,
+        "aware_n_iter": 4,         # unrolled Griffin-Lim iterations of the Mel surrogate
+        "aware_samples": 2,        # random starts per step (expectation over them)
+        "sweep_gl_iters": [8, 16, 32, 64, 128],
+        "librosa_segments": 8,     # librosa's mel_to_audio, one at a time: the reference point
+    },
     "device": "auto",
 }
 
@@ -169,6 +178,13 @@ def _validate(p: dict, source: str) -> None:
             raise ProfileError(f"{source}: {section}.val_fraction must be between 0 and 1")
         if t["epochs"] < 1 or t["batch_size"] < 1:
             raise ProfileError(f"{source}: {section}.epochs and batch_size must be positive")
+    b = p["beyond"]
+    if b["segments_per_fold"] < 1 or b["aware_samples"] < 1 or b["aware_n_iter"] < 0 or \
+            b["librosa_segments"] < 0 or not b["sweep_gl_iters"] or \
+            any(int(n) != n or n < 1 for n in b["sweep_gl_iters"]):
+        raise ProfileError(f"{source}: beyond.segments_per_fold and beyond.aware_samples must be "
+                           "at least 1, beyond.aware_n_iter and beyond.librosa_segments at least "
+                           "0, beyond.sweep_gl_iters a list of positive integers")
     if p["corpus"]["clips_per_genre"] < 1 or p["corpus"]["seconds"] <= 0:
         raise ProfileError(f"{source}: corpus.clips_per_genre and corpus.seconds must be positive")
 

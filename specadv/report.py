@@ -742,3 +742,136 @@ def plot_attack_level(run):
         ax.axhline(0, color="0.3", lw=0.6)
     axes[0].legend(fontsize=8)
     return fig
+
+
+# -- beyond the paper: reconstruction-aware attack, inversion sweep ----------------------
+def _pooled_acc(ds, parts) -> float:
+    """Accuracy (%) of concatenated ``(idx, probs)`` parts."""
+    idx = np.concatenate([p[0] for p in parts])
+    probs = np.concatenate([p[1] for p in parts])
+    return 100 * float(np.mean(probs.argmax(1) == ds.labels[idx]))
+
+
+def aware_table(run, rep: str):
+    """FGSM, BIM and the reconstruction-aware attack on the same segments (each fold's
+    subset, pooled): accuracies (%) of the attacked 2D CNN on the adversarial spectrogram
+    and after the round trip through audio, of the 1D CNN on the reconstructed audio
+    (beside its accuracy on the clean reconstruction), mean SNRs, the attack's level in
+    the audio and its cost per segment."""
+    import pandas as pd
+
+    ds = run.dataset()
+    aware, recs, atts = run.aware(rep), run.reconstructions(rep), run.attacks(rep)
+    models = run.models(rep)
+    rows = {}
+    base = {"2D CNN, spectrogram": _pooled_acc(ds, [(a["idx"], m.test_probs[a["pos"]])
+                                                   for a, m in zip(aware, models)]),
+            "2D CNN, after the round trip": _pooled_acc(ds, [(a["idx"], r["probs"]["clean"][rep][a["pos"]])
+                                                            for a, r in zip(aware, recs)]),
+            "1D CNN, audio": _pooled_acc(ds, [(a["idx"], r["probs"]["clean"]["wave"][a["pos"]])
+                                              for a, r in zip(aware, recs)])}
+    rows["None (clean)"] = base
+    for cond in ("fgsm", "bim"):
+        rows[ATTACK_NAMES[cond]] = {
+            "2D CNN, spectrogram": _pooled_acc(ds, [(a["idx"], f["probs"][cond][a["pos"]])
+                                                   for a, f in zip(aware, atts)]),
+            "2D CNN, after the round trip": _pooled_acc(
+                ds, [(a["idx"], r["probs"][cond][rep][a["pos"]]) for a, r in zip(aware, recs)]),
+            "1D CNN, audio": _pooled_acc(ds, [(a["idx"], r["probs"][cond]["wave"][a["pos"]])
+                                              for a, r in zip(aware, recs)]),
+            **{LOUDNESS_METRICS.get(m, m): float(np.nanmean(np.concatenate(
+                [np.where(np.isfinite(r["metrics"][cond][m][a["pos"]]),
+                          r["metrics"][cond][m][a["pos"]], np.nan) for a, r in zip(aware, recs)])))
+               for m in ("snr_paper", "snr", "attack_db")},
+            "seconds / segment": float(np.mean([a["seconds"][cond] for a in aware]))}
+    rows["reconstruction-aware BIM"] = {
+        "2D CNN, spectrogram": _pooled_acc(ds, [(a["idx"], a["probs_spec"]) for a in aware]),
+        "2D CNN, after the round trip": _pooled_acc(ds, [(a["idx"], a["probs"][rep]) for a in aware]),
+        "1D CNN, audio": _pooled_acc(ds, [(a["idx"], a["probs"]["wave"]) for a in aware]),
+        **{LOUDNESS_METRICS.get(m, m): float(np.nanmean(np.concatenate(
+            [np.where(np.isfinite(a["metrics"][m]), a["metrics"][m], np.nan) for a in aware])))
+           for m in ("snr_paper", "snr", "attack_db")},
+        "seconds / segment": float(np.mean([a["seconds"]["aware"] for a in aware]))}
+    df = pd.DataFrame(rows).T.rename(columns={"snr_paper": "SNR (paper, dB)"})
+    n = sum(len(a["idx"]) for a in aware)
+    df.columns.name = f"{MODEL_NAMES[rep]}: {n} test segments; accuracy %"
+    return df
+
+
+def inversion_table(run):
+    """The Mel inversion sweep, pooled over folds: Mel error (SPEC's quality measure) and
+    SNRs of the clean reconstruction, the 1D CNN's accuracy (%) on the clean and the BIM
+    reconstructions, and milliseconds per segment."""
+    import pandas as pd
+
+    sweep = run.inversion_sweep()
+    out = {}
+    for fold in sweep:
+        for row in fold["rows"]:
+            acc = out.setdefault(row["variant"], {k: [] for k in (
+                "mel_error_clean", "mel_error_bim", "snr_paper_clean", "snr_clean",
+                "wave_correct_clean", "wave_correct_bim", "ms")})
+            for k in list(acc)[:-1]:
+                acc[k] += list(row[k])
+            acc["ms"] += [1000 * (row["seconds_clean"] + row["seconds_bim"]) / 2] * row["segments"]
+    table = {v: {"segments": len(a["mel_error_clean"]),
+                 "Mel error, clean": np.mean(a["mel_error_clean"]),
+                 "Mel error, BIM": np.mean(a["mel_error_bim"]),
+                 "SNR (paper, dB), clean": np.mean(a["snr_paper_clean"]),
+                 "SNR (dB), clean": np.mean(a["snr_clean"]),
+                 "1D CNN %, clean audio": 100 * np.mean(a["wave_correct_clean"]),
+                 "1D CNN %, BIM audio": 100 * np.mean(a["wave_correct_bim"]),
+                 "ms / segment": np.mean(a["ms"])} for v, a in out.items()}
+    df = pd.DataFrame(table).T
+    df.index.name = f"Mel inversion ({run.device.type})"
+    return df
+
+
+def plot_inversion(run):
+    """Quality (Mel error of the clean reconstruction) against time per segment for every
+    variant of the sweep, librosa's point marked."""
+    import matplotlib.pyplot as plt
+
+    df = inversion_table(run)
+    fig, ax = plt.subplots(figsize=(7, 3.8), constrained_layout=True)
+    for k, (label, row) in enumerate(df.iterrows()):
+        is_ref = label.startswith("librosa")
+        ax.scatter(row["ms / segment"], row["Mel error, clean"], s=60 if is_ref else 30,
+                   marker="*" if is_ref else "o", color="k" if is_ref else f"C{k % 10}")
+        ax.annotate(label, (row["ms / segment"], row["Mel error, clean"]), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set(xlabel=f"milliseconds per 5-s segment ({run.device.type}, log)",
+           ylabel="Mel error (lower is better)",
+           title="Mel inversion: quality against time (star: librosa, one segment at a time)")
+    return fig
+
+
+def aware_gallery_html(run, rep: str, prefix: str) -> str:
+    """One example per genre: the original, and the audio reconstructed from its FGSM, BIM
+    and reconstruction-aware spectrograms, with the 1D CNN's prediction on each."""
+    ds = run.dataset()
+    recs = {r["fold"]: r for r in run.reconstructions(rep)}
+    aware = {a["fold"]: a for a in run.aware(rep)}
+    rows = []
+    for genre, i in run.examples().items():
+        fold = int(ds.folds[i])
+        fr, fa = recs[fold], aware[fold]
+        if i not in fa["examples"]["idx"]:
+            continue
+        pos = int(np.flatnonzero(fr["test_idx"] == i)[0])
+        apos = int(np.flatnonzero(fa["idx"] == i)[0])
+        k = fr["examples"]["idx"].index(i)
+        row = {"genre": genre, "original": audio_player(ds.waveforms([i])[0],
+                                                        f"{prefix}_{genre}_original")}
+        for cond in ("fgsm", "bim"):
+            pred = GENRES[int(fr["probs"][cond]["wave"][pos].argmax())]
+            row[ATTACK_NAMES[cond]] = (audio_player(fr["examples"][cond][k],
+                                                    f"{prefix}_{rep}_{genre}_{cond}")
+                                       + f"<br><small>1D CNN: {pred}</small>")
+        pred = GENRES[int(fa["probs"]["wave"][apos].argmax())]
+        audio = fa["examples"]["audio"][fa["examples"]["idx"].index(i)]
+        row["reconstruction-aware"] = (audio_player(audio, f"{prefix}_{rep}_{genre}_aware")
+                                       + f"<br><small>1D CNN: {pred}</small>")
+        rows.append(row)
+    return audio_players_html(rows, ["genre", "original", "FGSM", "BIM", "reconstruction-aware"])

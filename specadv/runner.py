@@ -50,6 +50,7 @@ NOTEBOOKS: list[NotebookStep] = [
     NotebookStep("07_transfer.ipynb"),
     NotebookStep("08_explorer.ipynb"),
     NotebookStep("09_beyond.ipynb"),
+    NotebookStep("10_aware.ipynb"),
 ]
 
 

@@ -46,15 +46,19 @@ def originals(paper_audio):
 
 
 # ---------------------------------------------------------------- Griffin-Lim is librosa's
-@pytest.mark.parametrize("init", ["random", None])
-def test_griffin_lim_is_librosas_algorithm_in_float64(init):
+# every Griffin-Lim variant of the inversion sweep that librosa has: random or zero start,
+# momentum on or off, any number of iterations
+@pytest.mark.parametrize("init,momentum,n_iter", [("random", 0.99, 8), (None, 0.99, 8),
+                                                  ("random", 0.0, 8), ("random", 0.99, 2),
+                                                  (None, 0.0, 3)])
+def test_griffin_lim_is_librosas_algorithm_in_float64(init, momentum, n_iter):
     import librosa
 
     y = _music_like(1, 0.5)[0].astype(np.float64)
     mag = np.abs(librosa.stft(y, n_fft=512, hop_length=256))
-    ref = librosa.griffinlim(mag, n_iter=8, hop_length=256, n_fft=512, length=y.size,
-                             random_state=5, init=init)
-    ours = griffin_lim(mag, n_iter=8, length=y.size, seed=5, init=init)
+    ref = librosa.griffinlim(mag, n_iter=n_iter, hop_length=256, n_fft=512, length=y.size,
+                             random_state=5, init=init, momentum=momentum)
+    ours = griffin_lim(mag, n_iter=n_iter, length=y.size, seed=5, init=init, momentum=momentum)
     assert ours.dtype == np.float64
     assert np.abs(ours - ref).max() < 1e-9 * np.abs(ref).max()
 
