@@ -806,8 +806,16 @@ def inversion_table(run):
 
     sweep = run.inversion_sweep()
     out = {}
+    base = f"{run.profile['reconstruction']['n_iter']} iterations"
     for fold in sweep:
-        for row in fold["rows"]:
+        rows = list(fold["rows"])
+        ref = next((r for r in rows if r["variant"].startswith("librosa")), None)
+        same = next((r for r in rows if r["variant"] == base), None)
+        if ref is not None and same is not None:  # the base variant on librosa's segments
+            n = ref["segments"]
+            rows.append({**{k: (v[:n] if isinstance(v, list) else v) for k, v in same.items()},
+                         "variant": f"{base}, on librosa's {n} segments", "segments": n})
+        for row in rows:
             acc = out.setdefault(row["variant"], {k: [] for k in (
                 "mel_error_clean", "mel_error_bim", "snr_paper_clean", "snr_clean",
                 "wave_correct_clean", "wave_correct_bim", "ms")})
@@ -833,6 +841,7 @@ def plot_inversion(run):
     import matplotlib.pyplot as plt
 
     df = inversion_table(run)
+    df = df[~df.index.str.contains(", on librosa's")]
     fig, ax = plt.subplots(figsize=(7, 3.8), constrained_layout=True)
     for k, (label, row) in enumerate(df.iterrows()):
         is_ref = label.startswith("librosa")
