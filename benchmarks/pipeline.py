@@ -155,8 +155,12 @@ def _device_name(device) -> str:
            f"{torch.get_num_threads()} torch threads)"
 
 
+def _log(*args):
+    print(*args, flush=True)
+
+
 def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | None = None,
-                  reference: bool = True, book: bool = False, log=print) -> dict:
+                  reference: bool = True, book: bool = False, log=_log) -> dict:
     import torch
 
     from specadv.pipeline import Run, SegmentAudio
