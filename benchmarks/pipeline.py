@@ -22,7 +22,9 @@ Stages: corpus (the embedded corpus is generated), features (segmenting and both
 feature sets), 2D training per representation, 1D training, attacks per
 representation, reconstruction per representation (every condition, measured and
 classified by all models), evaluation (the book's tables, bootstrap intervals
-included) and, with ``--book``, the notebooks and the book build.
+included), the leak table's second set of Mel models, the reconstruction-aware attack
+and the Mel inversion sweep (on the profile's ``beyond`` subset) and, with ``--book``,
+the notebooks and the book build.
 """
 from __future__ import annotations
 
@@ -249,6 +251,13 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
     stage("2D training, mel, segment-level validation (leak table)",
           lambda: run.models("mel", validation="clip" if run.train_config("mel").validation_by
                              == "segment" else "segment"), segments=fitted("mel"))
+    n_subset = sum(len(run.beyond_positions(k)) for k in range(ds.n_folds))
+    for rep in ("mel", "stft"):
+        stage(f"reconstruction-aware attack, {rep} (subset, measured)",
+              lambda rep=rep: run.aware(rep), segments=n_subset)
+    stage(f"Mel inversion sweep ({len(run.inversion_variants())} variants x clean, BIM; "
+          "librosa point)", run.inversion_sweep, segments=n_subset * 2 * len(
+              run.inversion_variants()))
     if book:
         from specadv.runner import run as run_book
 
