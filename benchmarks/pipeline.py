@@ -17,6 +17,7 @@ the commit and the library versions.
     python benchmarks/pipeline.py                           # demo profile, CPU or GPU
     python benchmarks/pipeline.py --profile rehearsal --device cuda --json out.json
     python benchmarks/pipeline.py --profile smoke --book    # also render and build the book
+    python benchmarks/pipeline.py --profile rehearsal --stop-after features   # data stage only
 
 Stages: corpus (the embedded corpus is generated), features (segmenting and both
 feature sets), 2D training per representation, 1D training, attacks per
@@ -161,8 +162,12 @@ def _log(*args):
     print(*args, flush=True)
 
 
+STEPS = ("features", "training", "attacks", "reconstruction", "evaluation", "beyond")
+
+
 def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | None = None,
-                  reference: bool = True, book: bool = False, log=_log) -> dict:
+                  reference: bool = True, book: bool = False, log=_log,
+                  stop_after: str = "beyond") -> dict:
     import torch
 
     from specadv.pipeline import Run, SegmentAudio
@@ -209,6 +214,16 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
         rows[-1]["reference_seconds"] = _reference_features(waves) * len(ds)
         rows[-1]["speedup"] = rows[-1]["reference_seconds"] / rows[-1]["seconds"]
 
+    def summary():
+        return {"profile": run.profile.name, "device": _device_name(run.device),
+                "commit": _commit(), "torch": torch.__version__,
+                "python": platform.python_version(), "segments": len(ds), "clips": len(ds.clips),
+                "total_seconds": time.perf_counter() - t_all, "stop_after": stop_after,
+                "stages": rows}
+
+    if stop_after == "features":
+        return summary()
+
     def fitted(kind):
         def count(models):
             return sum(len(m.history["loss"]) for m in models) * int(
@@ -219,6 +234,8 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
         stage(f"2D training, {rep} (3 folds)", lambda rep=rep: run.models(rep),
               segments=fitted(rep))
     stage("1D training (3 folds)", lambda: run.models("wave"), segments=fitted("wave"))
+    if stop_after == "training":
+        return summary()
     n_test = len(ds)  # every segment is a test segment once over the folds
     for rep in ("mel", "stft"):
         ref = None
@@ -227,6 +244,8 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
         stage(f"attacks, {rep} ({', '.join(run.attack_names)}; + sweep)",
               lambda rep=rep: run.attacks(rep), segments=n_test, ref_seconds_per_segment=ref,
               reference_name="the same attacks, one segment at a time (no sweep)" if ref else "")
+    if stop_after == "attacks":
+        return summary()
     for rep in ("mel", "stft"):
         ref = _reference_mel_inversion(waves[:4]) if reference and rep == "mel" else None
         stage(f"reconstruction, {rep} ({len(run.conditions)} conditions, measured, classified)",
@@ -247,7 +266,11 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
         report.transfer_stats_table(run)
         report.mcnemar_table(run)
 
+    if stop_after == "reconstruction":
+        return summary()
     stage("evaluation (tables, bootstrap intervals)", evaluation, segments=n_test)
+    if stop_after == "evaluation":
+        return summary()
     stage("2D training, mel, segment-level validation (leak table)",
           lambda: run.models("mel", validation="clip" if run.train_config("mel").validation_by
                              == "segment" else "segment"), segments=fitted("mel"))
@@ -264,10 +287,7 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
         os.environ["SPECADV_RUNS"] = str(runs_dir)
         stage("notebooks + book build (cached stages)",
               lambda: run_book(profile, data, device, log=lambda *_: None), segments=None)
-    total = time.perf_counter() - t_all
-    return {"profile": run.profile.name, "device": _device_name(run.device),
-            "commit": _commit(), "torch": torch.__version__, "python": platform.python_version(),
-            "segments": len(ds), "clips": len(ds.clips), "total_seconds": total, "stages": rows}
+    return summary()
 
 
 def format_table(result: dict) -> str:
@@ -302,6 +322,9 @@ def main(argv=None) -> int:
     p.add_argument("--book", action="store_true",
                    help="also execute the notebooks and build the book on the computed run")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--stop-after", default="beyond", choices=STEPS,
+                   help="stop after this group of stages (e.g. 'features' to measure the data "
+                   "stage of the rehearsal on a CPU)")
     args = p.parse_args(argv)
     if args.threads:
         import torch
@@ -310,7 +333,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="specadv-bench-") as tmp:
         runs = Path(args.runs) if args.runs else Path(tmp)
         result = run_benchmark(args.profile, args.device, runs, data=args.data,
-                               reference=not args.no_reference, book=args.book)
+                               reference=not args.no_reference, book=args.book,
+                               stop_after=args.stop_after)
     print()
     print(format_table(result))
     if args.json:
