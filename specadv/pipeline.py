@@ -32,7 +32,7 @@ METRICS = BATCH_METRICS  # per-segment figures of each reconstruction
 # A stage's own version, in its cache key: bump it when what the stage stores changes, so
 # its entries (and those that read them) are recomputed and the cheaper stages before it
 # are kept (artifacts.CODE_VERSION invalidates everything).
-STAGE_VERSIONS = {"attacks": 3, "reconstruction": 2, "aware": 1, "inversion": 1}
+STAGE_VERSIONS = {"attacks": 3, "reconstruction": 2, "aware": 1, "inversion": 2}
 TARGETS = ("wave", "mel", "stft")  # the models tested on reconstructed audio
 
 __all__ = ["Run", "Dataset", "REPRESENTATIONS", "project_root"]
@@ -852,9 +852,11 @@ class Run:
 
             def librosa_inverse(t, rf):
                 mags = (rf[:, None, None] * torch.pow(10.0, t / 10.0)).cpu().numpy()
+                seed = self.profile["reconstruction"]["seed"]  # librosa's default is unseeded
                 return torch.from_numpy(np.stack([librosa.feature.inverse.mel_to_audio(
                     m, sr=22050, n_fft=512, hop_length=256, power=1.0, n_iter=32,
-                    length=ds.window) for m in mags]).astype(np.float32)).to(dev)
+                    length=ds.window, random_state=seed) for m in mags]).astype(
+                        np.float32)).to(dev)
 
             measure("librosa mel_to_audio (one at a time)", librosa_inverse,
                     n=min(n_librosa, len(idx)))
