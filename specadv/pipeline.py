@@ -852,11 +852,13 @@ class Run:
 
             def librosa_inverse(t, rf):
                 mags = (rf[:, None, None] * torch.pow(10.0, t / 10.0)).cpu().numpy()
-                seed = self.profile["reconstruction"]["seed"]  # librosa's default is unseeded
-                return torch.from_numpy(np.stack([librosa.feature.inverse.mel_to_audio(
-                    m, sr=22050, n_fft=512, hop_length=256, power=1.0, n_iter=32,
-                    length=ds.window, random_state=seed) for m in mags]).astype(
-                        np.float32)).to(dev)
+                # librosa.feature.inverse.mel_to_audio, spelled out to seed its random phase
+                # (it draws from numpy's global generator otherwise)
+                seed = self.profile["reconstruction"]["seed"]
+                return torch.from_numpy(np.stack([librosa.griffinlim(
+                    librosa.feature.inverse.mel_to_stft(m, sr=22050, n_fft=512, power=1.0),
+                    n_iter=32, hop_length=256, n_fft=512, length=ds.window, random_state=seed)
+                    for m in mags]).astype(np.float32)).to(dev)
 
             measure("librosa mel_to_audio (one at a time)", librosa_inverse,
                     n=min(n_librosa, len(idx)))
