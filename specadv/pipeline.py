@@ -32,7 +32,7 @@ METRICS = BATCH_METRICS  # per-segment figures of each reconstruction
 # A stage's own version, in its cache key: bump it when what the stage stores changes, so
 # its entries (and those that read them) are recomputed and the cheaper stages before it
 # are kept (artifacts.CODE_VERSION invalidates everything).
-STAGE_VERSIONS = {"attacks": 3, "reconstruction": 2, "aware": 1, "inversion": 2}
+STAGE_VERSIONS = {"attacks": 3, "reconstruction": 2, "aware": 1, "inversion": 3}
 TARGETS = ("wave", "mel", "stft")  # the models tested on reconstructed audio
 
 __all__ = ["Run", "Dataset", "REPRESENTATIONS", "project_root"]
@@ -220,6 +220,15 @@ class Run:
         from specadv.training import select_device
 
         return select_device(self.profile["device"])
+
+    def _cached(self, stage: str, settings: dict, compute) -> artifacts.Entry:
+        """The complete cache entry of ``stage`` for ``settings``; when there is none (or an
+        interrupted one), ``compute(entry)`` fills a fresh one first, committing it last."""
+        entry = self.store.entry(stage, settings)
+        if not entry.is_complete():
+            entry.reset()
+            compute(entry)
+        return entry
 
     # -- corpus and dataset -------------------------------------------------------------
     def corpus_path(self) -> Path:
@@ -549,10 +558,8 @@ class Run:
         settings = {"attacks": self._attack_entry(rep, fold).folder.name, "reconstruction": r,
                     "version": STAGE_VERSIONS["reconstruction"],
                     "models": {k: m.key for k, m in models.items()}, "examples": ex_rows}
-        entry = self.store.entry(f"reconstruction-{rep}", settings)
-        if not entry.is_complete():
-            entry.reset()
-            self._reconstruct(rep, entry, att, models, ex_rows)
+        entry = self._cached(f"reconstruction-{rep}", settings,
+                             lambda e: self._reconstruct(rep, e, att, models, ex_rows))
         info = entry.info()
         load = lambda name: artifacts.load_npy(entry.path(name))  # noqa: E731
         return {
@@ -676,10 +683,8 @@ class Run:
                     "attacks": self.profile["attacks"], "beyond": self.profile["beyond"],
                     "reconstruction": self.profile["reconstruction"], "pos": pos.tolist(),
                     "version": STAGE_VERSIONS["aware"]}
-        entry = self.store.entry(f"aware-{_rep(rep)}", settings)
-        if not entry.is_complete():
-            entry.reset()
-            self._compute_aware(rep, fold, entry, models, pos)
+        entry = self._cached(f"aware-{_rep(rep)}", settings,
+                             lambda e: self._compute_aware(rep, fold, e, models, pos))
         info = entry.info()
         load = lambda name: artifacts.load_npy(entry.path(name))  # noqa: E731
         idx = ds.split(fold)[1][pos]
@@ -799,10 +804,8 @@ class Run:
                     "wave": models["wave"].key, "variants": self.inversion_variants(),
                     "librosa": self.profile["beyond"]["librosa_segments"] if fold == 0 else 0,
                     "pos": pos.tolist(), "version": STAGE_VERSIONS["inversion"]}
-        entry = self.store.entry("inversion", settings)
-        if not entry.is_complete():
-            entry.reset()
-            self._compute_inversion(fold, entry, models["wave"], pos, settings["librosa"])
+        entry = self._cached("inversion", settings, lambda e: self._compute_inversion(
+            fold, e, models["wave"], pos, settings["librosa"]))
         info = entry.info()
         return {"fold": fold, "pos": pos, "idx": self.dataset().split(fold)[1][pos],
                 "rows": info["rows"]}
@@ -860,6 +863,7 @@ class Run:
                     n_iter=32, hop_length=256, n_fft=512, length=ds.window, random_state=seed)
                     for m in mags]).astype(np.float32)).to(dev)
 
+            librosa_inverse(x[:1], ref[:1])  # untimed: librosa's numba code compiles on first use
             measure("librosa mel_to_audio (one at a time)", librosa_inverse,
                     n=min(n_librosa, len(idx)))
         entry.commit(rows=rows, device=str(dev))
