@@ -871,8 +871,8 @@ def aware_gallery_html(run, rep: str, prefix: str) -> str:
         pos = int(np.flatnonzero(fr["test_idx"] == i)[0])
         apos = int(np.flatnonzero(fa["idx"] == i)[0])
         k = fr["examples"]["idx"].index(i)
-        row = {"genre": genre, "original": audio_player(ds.waveforms([i])[0],
-                                                        f"{prefix}_{genre}_original")}
+        row = {"genre, original": f"<b>{genre}</b><br>" + audio_player(
+            ds.waveforms([i])[0], f"{prefix}_{genre}_original")}
         for cond in ("fgsm", "bim"):
             pred = GENRES[int(fr["probs"][cond]["wave"][pos].argmax())]
             row[ATTACK_NAMES[cond]] = (audio_player(fr["examples"][cond][k],
@@ -883,4 +883,5 @@ def aware_gallery_html(run, rep: str, prefix: str) -> str:
         row["reconstruction-aware"] = (audio_player(audio, f"{prefix}_{rep}_{genre}_aware")
                                        + f"<br><small>1D CNN: {pred}</small>")
         rows.append(row)
-    return audio_players_html(rows, ["genre", "original", "FGSM", "BIM", "reconstruction-aware"])
+    table = audio_players_html(rows, ["genre, original", "FGSM", "BIM", "reconstruction-aware"])
+    return table.replace("<audio ", '<audio style="width: 10em" ')  # four players fit a page
