@@ -626,9 +626,9 @@ class Run:
                 probs[cond]["wave"][rows] = _probs(models["wave"].model, y)
                 probs[cond]["mel"][rows] = _probs(models["mel"].model, features.mel_db(y))
                 probs[cond]["stft"][rows] = _probs(models["stft"].model, features.stft_db(y)[0])
-                for p in range(rows.start, rows.stop):
-                    if p in ex_pos:
-                        examples[cond][ex_pos[p]] = y[p - rows.start]
+                for p, k in ex_pos.items():  # the book's few examples, not every segment
+                    if rows.start <= p < rows.stop:
+                        examples[cond][k] = y[p - rows.start]
         for cond in conds:
             for m, v in out[cond].items():
                 artifacts.save_npy(entry.path(f"{cond}_{m}.npy"), v.cpu().numpy().astype(np.float32))
@@ -708,10 +708,10 @@ class Run:
         idx = ds.split(fold)[1][pos]
         examples = [i for i in self.examples().values() if i in set(idx.tolist())]
         n, bs = len(idx), 8
-        out = {m: np.zeros(n, np.float32) for m in METRICS}
-        probs = {t: np.zeros((n, 10), np.float32) for t in TARGETS}
-        probs_spec = np.zeros((n, 10), np.float32)
-        ex_audio = np.zeros((len(examples), ds.window), np.float32)
+        out = {m: torch.zeros(n, dtype=torch.float64, device=dev) for m in METRICS}
+        probs = {t: torch.zeros((n, 10), device=dev) for t in TARGETS}
+        probs_spec = torch.zeros((n, 10), device=dev)
+        ex_audio = torch.zeros((len(examples), ds.window), device=dev)
         seconds = {"aware": 0.0, "bim": 0.0, "fgsm": 0.0}
 
         def timed(name, fn):
@@ -741,25 +741,25 @@ class Run:
             timed("bim", lambda: atk.bim(fm.model, x, y, eps=a["bim_eps"], step=a["bim_step"],
                                          iters=a["bim_iters"]))
             timed("fgsm", lambda: atk.fgsm(fm.model, x, y, eps=a["fgsm_eps"]))
-            probs_spec[rows] = _probs(fm.model, x_adv).cpu().numpy()
+            probs_spec[rows] = _probs(fm.model, x_adv)
             y_clean = self._reconstruct_batch(rep, x, ref, z, x)
             y_adv = self._reconstruct_batch(rep, x_adv, ref, z, x)
             for m, v in metrics.batch_metrics(w, y_adv, ref, y_clean).items():
-                out[m][rows] = v.cpu().numpy()
-            probs["wave"][rows] = _probs(models["wave"].model, y_adv).cpu().numpy()
-            probs["mel"][rows] = _probs(models["mel"].model, features.mel_db(y_adv)).cpu().numpy()
-            probs["stft"][rows] = _probs(models["stft"].model,
-                                         features.stft_db(y_adv)[0]).cpu().numpy()
+                out[m][rows] = v
+            probs["wave"][rows] = _probs(models["wave"].model, y_adv)
+            probs["mel"][rows] = _probs(models["mel"].model, features.mel_db(y_adv))
+            probs["stft"][rows] = _probs(models["stft"].model, features.stft_db(y_adv)[0])
             for k, i in enumerate(examples):
                 hit = np.flatnonzero(idx[rows] == i)
                 if len(hit):
-                    ex_audio[k] = y_adv[int(hit[0])].cpu().numpy()
+                    ex_audio[k] = y_adv[int(hit[0])]
+        host = lambda t: t.cpu().numpy().astype(np.float32)  # noqa: E731
         for m, v in out.items():
-            artifacts.save_npy(entry.path(f"{m}.npy"), v)
+            artifacts.save_npy(entry.path(f"{m}.npy"), host(v))
         for t, v in probs.items():
-            artifacts.save_npy(entry.path(f"probs_{t}.npy"), v)
-        artifacts.save_npy(entry.path("probs_spec.npy"), probs_spec)
-        artifacts.save_npy(entry.path("examples.npy"), ex_audio)
+            artifacts.save_npy(entry.path(f"probs_{t}.npy"), host(v))
+        artifacts.save_npy(entry.path("probs_spec.npy"), host(probs_spec))
+        artifacts.save_npy(entry.path("examples.npy"), host(ex_audio))
         entry.commit(seconds_per_segment={k: v / max(n, 1) for k, v in seconds.items()},
                      example_idx=[int(i) for i in examples], device=str(dev))
 
@@ -890,11 +890,7 @@ def _probs(model, x, batch_size: int = 256):
 
 
 def _softmax(model, x, batch_size: int = 256) -> np.ndarray:
-    import torch
-
-    outs = []
-    model.eval()
-    with torch.no_grad():
-        for lo in range(0, len(x), batch_size):
-            outs.append(torch.softmax(model(x[lo: lo + batch_size]).float(), dim=1).cpu().numpy())
-    return np.concatenate(outs) if outs else np.zeros((0, 10), np.float32)
+    """Class probabilities of ``x`` on the host (:func:`_probs`, copied once)."""
+    if len(x) == 0:
+        return np.zeros((0, 10), np.float32)
+    return _probs(model, x, batch_size).cpu().numpy()
