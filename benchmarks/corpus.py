@@ -1,7 +1,7 @@
 """Speed and difficulty of the embedded corpus (:mod:`specadv.synth`).
 
 1. Speed: writes ``--clips`` clips of ``--seconds`` seconds (spread over the ten
-   genres) to a temporary folder with :func:`specadv.synth.write_corpus`, in this
+   genres) to a temporary folder as :func:`specadv.data.make_embedded_corpus` does, in this
    one process (one core: numpy and scipy.signal only, no torch), and prints the
    seconds of audio, the wall time and the ratio to real time, overall and per genre.
 2. Difficulty: a baseline classifier on a corpus of ``--baseline-clips`` clips per
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from specadv import synth
-from specadv.data import GENRES, SAMPLE_RATE
+from specadv.constants import GENRES, SAMPLE_RATE
 
 
 def time_generation(n_clips: int, seconds: float, seed: int) -> None:
@@ -53,17 +53,11 @@ def time_generation(n_clips: int, seconds: float, seed: int) -> None:
 
 
 def _write_one(root: Path, genre: str, index: int, seconds: float, seed: int) -> None:
-    """Render and write one clip as :func:`specadv.synth.write_corpus` does."""
-    import os
+    """Render and write one clip as :func:`specadv.data.make_embedded_corpus` does."""
+    from specadv.data import _write_pcm16_wav
 
-    import soundfile as sf
-
-    folder = root / genre
-    folder.mkdir(parents=True, exist_ok=True)
-    pcm = np.round(synth.render_clip(genre, index, seconds, seed) * 32767).astype(np.int16)
-    tmp = folder / f".{synth.clip_name(genre, index)}.tmp"
-    sf.write(str(tmp), pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(tmp, folder / synth.clip_name(genre, index))
+    y = synth.render_clip(genre, index, seconds, seed)
+    _write_pcm16_wav(root / genre / synth.clip_name(genre, index), y)
 
 
 def log_mel_statistics(y: np.ndarray) -> np.ndarray:

@@ -38,6 +38,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from specadv.constants import WINDOW_SAMPLES
+
 EPS_DB = 0.3
 BIM_STEP_DB = 0.1
 BIM_ITERS = 10
@@ -549,7 +551,7 @@ class RoundTrip(torch.nn.Module):
     """
 
     def __init__(self, model: torch.nn.Module, rep: str, original_stft: torch.Tensor | None = None,
-                 length: int = 110250, n_iter: int = 4, samples: int = 2, seed: int = 0,
+                 length: int = WINDOW_SAMPLES, n_iter: int = 4, samples: int = 2, seed: int = 0,
                  fixed_seed: bool = False):
         super().__init__()
         if rep not in ("mel", "stft"):
@@ -564,34 +566,25 @@ class RoundTrip(torch.nn.Module):
         self.n_iter, self.samples, self.seed, self.fixed_seed = int(n_iter), int(samples), int(seed), \
             bool(fixed_seed)
         self._calls = 0
-        self._clean_db = None
-
-    def _istft(self, z: torch.Tensor) -> torch.Tensor:
-        window = torch.hann_window(512, periodic=True, device=z.device, dtype=z.real.dtype)
-        return torch.istft(z, n_fft=512, hop_length=256, window=window, center=True,
-                           length=self.length)
 
     def audio(self, x_db: torch.Tensor, k: int = 0) -> torch.Tensor:
         """The (differentiable) reconstruction of ``x_db``; ``k``: which random start (Mel)."""
-        from specadv import features
+        from specadv import features, reconstruction
 
         if self.rep == "stft":
-            z0 = self.original_stft.to(x_db.device)
-            if self._clean_db is None or self._clean_db.shape != x_db.shape:
-                self._clean_db = features.stft_db(self._istft(z0))[0].detach()
-            return self._istft(z0 * torch.pow(10.0, (x_db - self._clean_db) / 20.0))
-        from specadv.reconstruction import _mel_basis
-
-        basis = _mel_basis(22050, 512, x_db.shape[-2], 0.0, 11025.0, str(x_db.device), x_db.dtype)
-        s = torch.matmul(basis.pinv, torch.pow(10.0, x_db / 10.0)).clamp_min(0)
+            # the reconstruction stage's own inverse: the dB change scales the original STFT
+            return reconstruction.stft_to_audio(x_db, original_stft=self.original_stft.to(
+                x_db.device), length=self.length)
+        # librosa's pseudo-inverse start, clamped (no NNLS steps), then unrolled Griffin-Lim
+        s = reconstruction.mel_to_stft(torch.pow(10.0, x_db / 10.0), power=1.0, n_iter=0)
         seed = self.seed + k + (0 if self.fixed_seed else self._calls * self.samples)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         phase = (2 * torch.pi * torch.rand(s.shape[-2:], generator=gen, dtype=s.dtype)).to(s.device)
         z = torch.polar(s, phase.expand_as(s))
         for _ in range(self.n_iter):
-            zz = features.stft(self._istft(z))
+            zz = features.stft(reconstruction.istft(z, length=self.length))
             z = s * zz / (zz.abs() + 1e-12)
-        return self._istft(z)
+        return reconstruction.istft(z, length=self.length)
 
     def forward(self, x_db: torch.Tensor) -> torch.Tensor:
         from specadv import features
@@ -608,7 +601,7 @@ def reconstruction_aware(model: torch.nn.Module, x: torch.Tensor, rep: str, y=No
                          eps: float = EPS_DB, step: float = BIM_STEP_DB, iters: int = BIM_ITERS,
                          original_stft: torch.Tensor | None = None, n_iter: int = 4,
                          samples: int = 2, seed: int = 0, clip=None,
-                         length: int = 110250) -> torch.Tensor:
+                         length: int = WINDOW_SAMPLES) -> torch.Tensor:
     """BIM whose loss is taken after the round trip to audio (:class:`RoundTrip`).
 
     The same L-infinity budget, step and iterations as :func:`bim`, on the same 2D CNN:

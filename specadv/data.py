@@ -15,19 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLE_RATE = 22050
-WINDOW_SAMPLES = 110250  # 5 s at 22050 Hz
-MIN_ENERGY = 1e-5
+from specadv.constants import GENRES, MIN_ENERGY, OVERLAP, SAMPLE_RATE, WINDOW_SAMPLES
 
-GENRES: tuple[str, ...] = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal",
-                           "pop", "reggae", "rock")
 AUDIO_EXTENSIONS = (".wav", ".au", ".flac", ".ogg", ".aif", ".aiff", ".mp3")
 
 __all__ = [
     "GENRES", "SAMPLE_RATE", "WINDOW_SAMPLES", "MIN_ENERGY", "AUDIO_EXTENSIONS",
     "Clip", "Skipped", "Corpus", "CorpusError", "AudioError",
     "read_audio", "find_genre_root", "load_corpus", "make_folds", "segment", "segment_starts",
-    "make_embedded_corpus",
+    "gather_segments", "genre_examples", "make_embedded_corpus",
 ]
 
 
@@ -260,7 +256,7 @@ def make_folds(corpus, n_splits: int = 3, seed: int = 7) -> np.ndarray:
     return folds
 
 
-def segment_starts(n_samples: int, window: int = WINDOW_SAMPLES, overlap: float = 0.75) -> np.ndarray:
+def segment_starts(n_samples: int, window: int = WINDOW_SAMPLES, overlap: float = OVERLAP) -> np.ndarray:
     """Start samples of the windows of a clip of ``n_samples`` samples, by the authors' rule.
 
     ``max(1, ceil((n_samples - window) / hop))`` windows with ``hop = window * (1 - overlap)``
@@ -272,7 +268,7 @@ def segment_starts(n_samples: int, window: int = WINDOW_SAMPLES, overlap: float 
     return np.arange(n, dtype=np.int64) * int(hop)
 
 
-def segment(waveform, window: int = WINDOW_SAMPLES, overlap: float = 0.75,
+def segment(waveform, window: int = WINDOW_SAMPLES, overlap: float = OVERLAP,
             min_energy: float = MIN_ENERGY) -> tuple[np.ndarray, np.ndarray]:
     """Cut a clip into overlapping windows, dropping silent ones.
 
@@ -287,22 +283,163 @@ def segment(waveform, window: int = WINDOW_SAMPLES, overlap: float = 0.75,
     y = np.asarray(waveform, dtype=np.float32)
     if y.ndim != 1:
         raise ValueError(f"segment expects one mono waveform, got shape {y.shape}")
-    starts = segment_starts(len(y), window, overlap)
+    starts, kept = kept_windows(y, window, overlap, min_energy)
     if len(y) < window:
         y = np.pad(y, (0, window - len(y)))
-    frames = np.lib.stride_tricks.sliding_window_view(y, window)[starts]
-    keep = (frames.astype(np.float64) ** 2).mean(axis=1) > min_energy
-    return np.ascontiguousarray(frames[keep]), np.flatnonzero(keep).astype(np.int64)
+    frames = np.lib.stride_tricks.sliding_window_view(y, window)[starts[kept]]
+    return np.ascontiguousarray(frames), kept
+
+
+def kept_windows(waveform, window: int = WINDOW_SAMPLES, overlap: float = OVERLAP,
+                 min_energy: float = MIN_ENERGY) -> tuple[np.ndarray, np.ndarray]:
+    """The silence rule: start samples of a clip's windows and the positions of those kept.
+
+    A window's energy is its mean square over the full window (zero-padded past the
+    clip's end); a window whose energy is at most ``min_energy`` is dropped.
+
+    Returns
+    -------
+    starts : int64 ``(n_windows,)`` (:func:`segment_starts`)
+    kept : int64 ``(n_kept,)``: positions in ``starts`` of the windows kept
+    """
+    y = np.asarray(waveform)
+    starts = segment_starts(len(y), window, overlap)
+    energy = np.array([np.sum(np.square(y[s: s + window], dtype=np.float64)) / window
+                       for s in starts])
+    return starts, np.flatnonzero(energy > min_energy).astype(np.int64)
+
+
+def gather_segments(audio, clip_offset, seg_clip, seg_start, idx,
+                    window: int = WINDOW_SAMPLES) -> np.ndarray:
+    """Segments ``idx`` of clips stored end to end in one array, zero past a clip's end.
+
+    Parameters
+    ----------
+    audio : array ``(total_samples,)``, the clips concatenated (a memmap is read in place).
+    clip_offset : int array ``(n_clips + 1,)``: clip ``c`` is ``audio[clip_offset[c]:
+        clip_offset[c + 1]]``.
+    seg_clip, seg_start : int arrays: each segment's clip and start sample in it.
+    idx : int array: the segments to gather.
+
+    Returns
+    -------
+    float32 ``(len(idx), window)``: the same rows as :func:`segment` cuts (a window that
+    runs past its clip's end is zero-padded).
+    """
+    idx = np.atleast_1d(np.asarray(idx, dtype=np.int64))
+    seg_clip = np.asarray(seg_clip)[idx]
+    starts = np.asarray(clip_offset)[seg_clip] + np.asarray(seg_start)[idx]
+    lengths = np.asarray(clip_offset)[seg_clip + 1] - starts
+    out = np.zeros((len(idx), window), dtype=np.float32)
+    if len(idx) == 0:
+        return out
+    total = len(audio)
+    inside = starts + window <= total
+    if inside.any():  # one fancy index over a strided view of the audio: no Python loop
+        view = np.lib.stride_tricks.sliding_window_view(audio, window)
+        out[inside] = view[starts[inside]]
+    for row in np.flatnonzero(~inside):  # at most the last clip's last windows
+        out[row, : total - starts[row]] = audio[starts[row]:]
+    past = np.arange(window)[None, :] >= lengths[:, None]
+    out[past] = 0.0
+    return out
+
+
+def genre_examples(labels, folds, seg_clip, fold: int | None = None) -> dict[str, int]:
+    """One segment per genre: the middle segment of the first clip of that genre (in ``fold``).
+
+    The book's example segments (players, the reproduced paper page). Arrays are per
+    segment: its label, fold and clip.
+    """
+    labels, folds, seg_clip = np.asarray(labels), np.asarray(folds), np.asarray(seg_clip)
+    out = {}
+    for g, genre in enumerate(GENRES):
+        mask = labels == g
+        if fold is not None:
+            mask &= folds == fold
+        idx = np.flatnonzero(mask)
+        if len(idx) == 0:
+            continue
+        of_clip = idx[seg_clip[idx] == seg_clip[idx[0]]]
+        out[genre] = int(of_clip[len(of_clip) // 2])
+    return out
 
 
 def make_embedded_corpus(out_dir, clips_per_genre: int = 10, seconds: float = 30.0,
-                         seed: int = 0, progress: bool = False) -> Path:
+                         seed: int = 0, progress: bool = False, workers: int | None = None) -> Path:
     """Write the embedded procedural corpus: a GTZAN-shaped folder of synthetic music.
 
-    ``<out_dir>/<genre>/<genre>.000NN.wav``, 22050 Hz mono 16-bit, the same bytes
+    ``<out_dir>/<genre>/<genre>.000NN.wav``, 22050 Hz mono 16-bit PCM, the same bytes
     for the same arguments. See :mod:`specadv.synth` for how the ten styles are made.
-    """
-    from specadv.synth import write_corpus
 
-    return write_corpus(Path(out_dir), clips_per_genre=clips_per_genre, seconds=seconds,
-                        seed=seed, progress=progress)
+    Parameters
+    ----------
+    out_dir : str or Path
+        The folder to write to (created if needed); files already there are replaced.
+    clips_per_genre : int
+        Clips of each genre, numbered 0 to ``clips_per_genre - 1``.
+    seconds : float
+        Duration of every clip.
+    seed : int
+        The corpus seed: the same arguments write the same bytes.
+    progress : bool
+        Show a tqdm progress bar.
+    workers : int, optional
+        Processes rendering clips in parallel (:func:`specadv.synth.render_clips`;
+        each clip depends only on its genre, number, duration and seed, so the bytes
+        do not depend on it). Default: one per CPU core, up to 16, for corpora of 40
+        clips or more; else 1. Works from any caller, a script without an ``if
+        __name__ == "__main__":`` guard included.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        ``clips_per_genre`` below 1, or a duration or seed the generator refuses.
+
+    See Also
+    --------
+    specadv.synth.render_clip : one clip as an array.
+    load_corpus : reads the folder back.
+    """
+    import contextlib
+
+    from specadv.synth import clip_name, render_clips
+
+    if clips_per_genre < 1:
+        raise ValueError(f"clips_per_genre must be at least 1 (got {clips_per_genre})")
+    out = Path(out_dir)
+    jobs = [(g, i, seconds, seed) for g in GENRES for i in range(clips_per_genre)]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc="embedded corpus", unit="clip")
+    try:
+        with contextlib.closing(render_clips(jobs, workers=workers)) as clips:
+            for (genre, index, _, _), y in zip(jobs, clips):
+                _write_pcm16_wav(out / genre / clip_name(genre, index), y)
+                if bar is not None:
+                    bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+def _write_pcm16_wav(path: Path, y: np.ndarray) -> None:
+    """Write float audio in [-1, 1] as a mono 16-bit PCM WAV file at :data:`SAMPLE_RATE`.
+
+    Atomically (:func:`specadv.artifacts.atomic_path`): a reader never sees a partial file.
+    """
+    import soundfile as sf
+
+    from specadv.artifacts import atomic_path
+
+    pcm = np.round(np.clip(y, -1, 1) * 32767).astype(np.int16)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")

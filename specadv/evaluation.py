@@ -325,3 +325,62 @@ def transfer_stats(y_true, source_clean, source_adv, target_clean, target_adv) -
             "eligible": int(eligible.sum()), "transferred": transferred,
             "transfer_rate": transferred / int(eligible.sum()) if eligible.any()
             else float("nan")}
+N_BOOT = 2000
+
+
+def ds_accuracies(ds, idx, probs) -> dict[str, float]:
+    """Segment accuracy and track accuracy (majority vote, sum of probabilities), in %."""
+
+    y, clips, segs = ds.labels[idx], ds.seg_clip[idx], ds.seg_index[idx]
+    return {"segment": 100 * segment_accuracy(y, probs),
+            "track (vote)": 100 * track_accuracy(probs, y, clips, segs, rule="vote"),
+            "track (sum)": 100 * track_accuracy(probs, y, clips, segs, rule="sum")}
+
+
+def ds_accuracy_ci(ds, pairs, level: str = "segment", n_boot: int = N_BOOT, seed: int = 0):
+    """Mean over folds of an accuracy (%) and its 95% bootstrap interval over clips.
+
+    ``pairs``: one ``(segment indices, probabilities)`` per fold. Segment level
+    resamples the clips of each fold with all their segments; track level resamples
+    the clips' combined predictions (:func:`specadv.evaluation.bootstrap_ci`).
+    Returns ``(estimate, low, high)`` in %.
+    """
+
+    values, clusters, folds = [], [], []
+    for k, (idx, probs) in enumerate(pairs):
+        idx = np.asarray(idx)
+        y, clips = ds.labels[idx], ds.seg_clip[idx]
+        if level == "segment":
+            values.append(np.asarray(probs).argmax(1) == y)
+            clusters.append(clips)
+            folds.append(np.full(len(idx), k))
+        else:
+            rule = {"track (vote)": "vote", "track (sum)": "sum"}[level]
+            ids, truth = track_labels(y, clips)
+            _, pred = track_predictions(probs, clips, ds.seg_index[idx], rule=rule)
+            values.append(pred == truth)
+            clusters.append(ids)
+            folds.append(np.full(len(ids), k))
+    est, lo, hi = bootstrap_ci(np.concatenate(values), np.concatenate(clusters),
+                                  np.concatenate(folds), n_boot=n_boot, seed=seed)
+    return 100 * est, 100 * lo, 100 * hi
+
+
+def sweep_intervals(ds, per_fold: list[list[dict]], name: str) -> np.ndarray:
+    """(low, high) % per eps of one sweep attack: bootstrap over clips within folds."""
+
+    out = []
+    for j in range(len(per_fold[0])):
+        rows = [f[j] for f in per_fold]
+        idx = np.concatenate([r["idx"] for r in rows]).astype(np.int64)
+        correct = np.concatenate([r[f"{name}_correct"] for r in rows])
+        folds = np.concatenate([np.full(len(r["idx"]), k) for k, r in enumerate(rows)])
+        out.append(bootstrap_ci(correct, ds.seg_clip[idx], folds, n_boot=N_BOOT)[1:])
+    return 100 * np.asarray(out)
+
+
+def pooled_accuracy(ds, parts) -> float:
+    """Accuracy (%) of concatenated ``(idx, probs)`` parts."""
+    idx = np.concatenate([p[0] for p in parts])
+    probs = np.concatenate([p[1] for p in parts])
+    return 100 * float(np.mean(probs.argmax(1) == ds.labels[idx]))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specadv.data import GENRES
+from specadv.constants import GENRES
 
 ATTACK_CHOICES = ("fgsm", "bim", "pgd", "random_sign")
 
@@ -60,56 +60,49 @@ def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
     eps : float
         L-infinity budget in dB; the BIM/PGD step is eps / 3 (0.1 for 0.3).
     """
-    import torch
-
     from specadv import attacks as atk
-    from specadv import features, reconstruction
-    from specadv.pipeline import _softmax
+    from specadv import roundtrip as rt
 
     if attack not in ATTACK_CHOICES:
         raise ValueError(f"attack must be one of {ATTACK_CHOICES}; got {attack!r}")
     if eps < 0:
         raise ValueError(f"eps must be non-negative; got {eps}")
+    rep = rt.representation(representation)
     ds = run.dataset()
     if not 0 <= segment < len(ds):
         raise IndexError(f"segment {segment} outside the dataset's {len(ds)} segments")
     fold = int(ds.folds[segment])
-    m2d = run.models(representation)[fold].model
-    m1d = run.models("wave")[fold].model
+    m2d = run.models(rep.name)[fold].model
+    m1d = run.models(rt.WAVE)[fold].model
     a = run.profile["attacks"]
-    w = torch.from_numpy(ds.waveforms([segment])).to(run.device)
-    if representation == "mel":
-        x, ref = features.mel_db(w, return_ref=True)
-    else:
-        x, _, ref = features.stft_db(w, return_ref=True)
+    w = rt.to_device(ds.waveforms([segment]), run.device)
+    clean = rep.extract(w)
+    x = clean.db
     params = atk.budget_params(a, attack, eps)
     x_adv = x if eps == 0 else atk.attack(m2d, x, attack, params,
                                           labels=a["labels"], y_true=ds.labels[[segment]]).x_adv
+    inversion = rt.Inversion.from_profile(run.profile["reconstruction"])
+    y_clean, y_adv = (rep.inverse(v, clean, inversion) for v in (x, x_adv))
 
-    def to_audio(feat):
-        if representation == "mel":
-            r = run.profile["reconstruction"]
-            return reconstruction.mel_to_audio(feat, ref=ref, n_iter=r["n_iter"],
-                                               momentum=r["momentum"], init=r["init"],
-                                               seed=r["seed"], nnls_iter=r["nnls_iter"])
-        return reconstruction.stft_to_audio(feat, original_stft=features.stft(w), clean_db=x)
+    def label(model, v):
+        return GENRES[int(rt.probs(model, v)[0].argmax())]
 
-    y_clean, y_adv = to_audio(x), to_audio(x_adv)
-    label = lambda p: GENRES[int(np.argmax(p[0]))]  # noqa: E731
+    def host(t):
+        return t[0].detach().cpu().numpy()
+
     return ExplorerResult(
         segment=segment, clip_id=ds.clips[ds.seg_clip[segment]].clip_id,
-        genre=GENRES[int(ds.labels[segment])], representation=representation, attack=attack,
-        eps=float(eps), fold=fold,
-        x=x[0].detach().cpu().numpy(), x_adv=x_adv[0].detach().cpu().numpy(),
-        original=w[0].cpu().numpy(), reconstructed_clean=y_clean[0].detach().cpu().numpy(),
-        reconstructed_adv=y_adv[0].detach().cpu().numpy(),
-        pred2d_clean=label(_softmax(m2d, x)), pred2d_adv=label(_softmax(m2d, x_adv)),
-        pred1d_original=label(_softmax(m1d, w)), pred1d_clean=label(_softmax(m1d, y_clean)),
-        pred1d_adv=label(_softmax(m1d, y_adv)))
+        genre=GENRES[int(ds.labels[segment])], representation=rep.name, attack=attack,
+        eps=float(eps), fold=fold, x=host(x), x_adv=host(x_adv), original=host(w),
+        reconstructed_clean=host(y_clean), reconstructed_adv=host(y_adv),
+        pred2d_clean=label(m2d, x), pred2d_adv=label(m2d, x_adv),
+        pred1d_original=label(m1d, w), pred1d_clean=label(m1d, y_clean),
+        pred1d_adv=label(m1d, y_adv))
 
 
-def render(result: ExplorerResult, prefix: str = "explorer"):
-    """The figure (clean, adversarial, difference) and an HTML summary with players."""
+def render(result: ExplorerResult, prefix: str = "explorer", sink=None):
+    """The figure (clean, adversarial, difference) and an HTML summary with players
+    (written to ``sink``, :class:`specadv.report.AudioSink`, or embedded)."""
     from specadv import metrics, report
 
     fig = report.plot_adversarial_example(
@@ -117,15 +110,15 @@ def render(result: ExplorerResult, prefix: str = "explorer"):
         result.representation)
     rows = [
         {"audio": "original", "1D CNN": result.pred1d_original, "2D CNN": result.pred2d_clean,
-         "SNR (dB)": "", "player": report.audio_player(result.original, f"{prefix}_original")},
+         "SNR (dB)": "", "player": report.audio_player(result.original, f"{prefix}_original", sink)},
         {"audio": "reconstructed, no attack", "1D CNN": result.pred1d_clean,
          "2D CNN": result.pred2d_clean,
          "SNR (dB)": f"{metrics.snr(result.original, result.reconstructed_clean):.1f}",
-         "player": report.audio_player(result.reconstructed_clean, f"{prefix}_clean")},
+         "player": report.audio_player(result.reconstructed_clean, f"{prefix}_clean", sink)},
         {"audio": f"reconstructed, {result.attack} eps {result.eps:g} dB",
          "1D CNN": result.pred1d_adv, "2D CNN": result.pred2d_adv,
          "SNR (dB)": f"{metrics.snr(result.original, result.reconstructed_adv):.1f}",
-         "player": report.audio_player(result.reconstructed_adv, f"{prefix}_adv")},
+         "player": report.audio_player(result.reconstructed_adv, f"{prefix}_adv", sink)},
     ]
     head = (f"<p><b>{result.genre}</b> segment {result.segment} of {result.clip_id}, test fold "
             f"{result.fold + 1}; perturbation L-inf {result.linf_db:.3f} dB</p>")
@@ -142,7 +135,9 @@ def explorer_widget(run):
     options = [(f"{GENRES[int(ds.labels[i])]}: {ds.clips[ds.seg_clip[i]].clip_id} "
                 f"#{int(ds.seg_index[i])}", int(i)) for i in range(len(ds))]
     seg = w.Dropdown(options=options, description="segment")
-    rep = w.ToggleButtons(options=["mel", "stft"], description="spectrogram")
+    from specadv.roundtrip import REPRESENTATIONS
+
+    rep = w.ToggleButtons(options=list(REPRESENTATIONS), description="spectrogram")
     att = w.Dropdown(options=list(ATTACK_CHOICES), value="bim", description="attack")
     eps = w.FloatLogSlider(value=0.3, base=10, min=-2, max=1, step=0.1, description="eps (dB)")
     out = w.Output()

@@ -21,7 +21,7 @@ PROFILE_DIR = Path(__file__).with_name("profiles")
 DEFAULT_PROFILE = "demo"
 PROFILE_ENV = "SPECADV_PROFILE"
 
-__all__ = ["DEFAULTS", "Profile", "ProfileError", "load_profile", "builtin_profiles",
+__all__ = ["DEFAULTS", "Profile", "ProfileError", "load_profile", "resolve_profile", "builtin_profiles",
            "DEFAULT_PROFILE", "PROFILE_ENV"]
 
 # The paper's settings (SPEC.md). ``null`` where a profile must choose.
@@ -74,9 +74,7 @@ DEFAULTS: dict[str, Any] = {
         "n_iter": 32, "momentum": 0.99,    # librosa's Griffin-Lim defaults
         "init": "random",                  # or "pghi": a phase estimate, fewer iterations
         "nnls_iter": 16,                   # projected-gradient steps of the Mel -> STFT solve
-        "stft_gl_iter": 64,
         "batch_size": 64,
-        "examples_per_genre": 1,
         "seed": 0,
     },
     # Beyond the paper: the reconstruction-aware attack and the sweep of inversion methods,
@@ -225,3 +223,19 @@ def load_profile(name_or_path: str | os.PathLike | None = None, **overrides) -> 
     merged = _merge(merged, overrides, "", "override")
     _validate(merged, source)
     return Profile(merged)
+
+
+def resolve_profile(profile=None, data=None, device=None) -> Profile:
+    """A profile (a name, a YAML path, a :class:`Profile` or ``None``) with the command
+    line's overrides: ``data`` (a corpus folder) and ``device``."""
+    overrides: dict[str, Any] = {}
+    if data:
+        overrides["corpus"] = {"kind": "folder", "path": str(Path(data).expanduser().resolve())}
+    if device:
+        overrides["device"] = device
+    if isinstance(profile, Profile):
+        merged = {**profile, **overrides}
+        if "corpus" in overrides:
+            merged["corpus"] = {**profile["corpus"], **overrides["corpus"]}
+        return Profile(merged)
+    return load_profile(profile, **overrides)

@@ -220,7 +220,8 @@ def istft(spec, hop_length: int = HOP_LENGTH, n_fft: int | None = None,
     """Inverse STFT of a complex ``(..., 1 + n_fft // 2, frames)``, as ``librosa.istft``.
 
     Periodic Hann window, ``center=True``; ``length`` defaults to
-    ``hop_length * (frames - 1)``.
+    ``hop_length * (frames - 1)``. A ``spec`` that requires grad goes through
+    ``torch.istft`` (differentiable; the same result up to float rounding).
 
     Returns
     -------
@@ -237,6 +238,11 @@ def istft(spec, hop_length: int = HOP_LENGTH, n_fft: int | None = None,
     n_fft = 2 * (b.shape[-2] - 1) if n_fft is None else int(n_fft)
     t = b.shape[-1]
     length = hop_length * (t - 1) if length is None else int(length)
+    if b.requires_grad:  # the in-place overlap-add below cannot be differentiated
+        window = torch.hann_window(n_fft, periodic=True, device=b.device, dtype=_real_dtype(b))
+        y = torch.istft(b, n_fft=n_fft, hop_length=hop_length, window=window, center=True,
+                        length=length)
+        return _out(y.reshape(*lead, length), spec)
     fr = _Frames(n_fft, hop_length, t, length, b.device, _real_dtype(b))
     y = fr.signal(fr.overlap_add(b.transpose(1, 2).contiguous()))
     return _out(y.reshape(*lead, length), spec)

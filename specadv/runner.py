@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specadv.pipeline import RUNS_ENV, project_root
-from specadv.report import BOOK_ENV
 
 __all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "check_inputs", "build_book", "run"]
 
@@ -105,7 +104,9 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
     if steps is None:  # a whole run rewrites every player: drop another profile's audio
         shutil.rmtree(root / "book" / "_static" / "audio", ignore_errors=True)
     timings = []
-    env = {BOOK_ENV: "1"}
+    # the book's audio sink: the players of every page write their WAVs here, linked by URL
+    params = {**params, "audio_dir": str(root / "book" / "_static" / "audio")}
+    env = {}
     if os.environ.get(RUNS_ENV):  # the kernels run in book/generated/: a relative path would move
         env[RUNS_ENV] = str(Path(os.environ[RUNS_ENV]).resolve())
     with _environ(env):

@@ -6,8 +6,9 @@ from specadv.pipeline import Run
 
 
 @pytest.fixture(scope="module")
-def run():
-    return Run("smoke", progress=False)
+def run(tmp_path_factory):
+    # its own run folder: the tests never read or write the user's runs/
+    return Run("smoke", progress=False, runs_dir=tmp_path_factory.mktemp("runs"))
 
 
 def test_explore_stft_bim_stays_in_budget_and_reconstructs_exactly_when_clean(run):

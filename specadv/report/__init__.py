@@ -1,0 +1,21 @@
+"""What the book shows, rendered from typed stage results: it never computes a stage.
+
+- :mod:`~specadv.report.players`: audio players and the sink they write to;
+- :mod:`~specadv.report.tables`: result tables (DataFrames);
+- :mod:`~specadv.report.figures`: figures (matplotlib);
+- :mod:`~specadv.report.pages`: HTML pages of players (the paper's result page);
+- :mod:`~specadv.report.names`: what the book calls things, and the paper's figures.
+
+Functions take a :class:`~specadv.stages.dataset.Dataset`, per-fold results or a
+:class:`~specadv.stages.results.Results` bundle, never a run.
+"""
+from __future__ import annotations
+
+from specadv.report.figures import *  # noqa: F401,F403
+from specadv.report.names import *  # noqa: F401,F403
+from specadv.report.pages import *  # noqa: F401,F403
+from specadv.report.players import *  # noqa: F401,F403
+from specadv.report.tables import *  # noqa: F401,F403
+from specadv.report import figures, names, pages, players, tables
+
+__all__ = [n for m in (figures, names, pages, players, tables) for n in m.__all__]

@@ -1,0 +1,199 @@
+"""The round trip between sound and spectrograms: one registry of representations.
+
+A :class:`Representation` bundles everything about one input of the 2D CNN (after
+torchaudio's pipeline bundles): its feature function, its inverse to audio, its
+feature shape and which 2D CNN settings of a profile it uses. The registry
+:data:`REPRESENTATIONS` is plain module-level instances; adding a representation
+is one more instance here.
+
+Every stage that goes from audio to features and back uses this module: the
+dataset's features, the reconstruction stage, the reconstruction-aware attack, the
+inversion sweep and the explorer. :func:`classify_audio` is the one way audio is
+classified by the 1D CNN and by the 2D CNNs on re-extracted features.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from specadv import features, reconstruction
+from specadv.constants import N_CLASSES, N_FRAMES, N_MELS, N_STFT_BINS
+
+__all__ = ["Features", "Inversion", "Representation", "MEL", "STFT", "REPRESENTATIONS",
+           "WAVE", "representation", "extract", "to_audio", "classify_audio", "probs",
+           "to_device", "Timer"]
+
+WAVE = "wave"  # the 1D CNN's input: the audio itself
+
+
+@dataclass(frozen=True)
+class Features:
+    """A batch of features of one representation and what its inverse needs.
+
+    ``db`` ``(n, F, T)`` is the 2D CNN's input; ``ref`` ``(n,)`` the level it is relative
+    to; ``stft`` the complex STFT of the audio (kept where the inverse uses it).
+    """
+
+    db: torch.Tensor
+    ref: torch.Tensor
+    stft: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Inversion:
+    """Settings of the Mel inversion (:func:`specadv.reconstruction.mel_to_audio`)."""
+
+    n_iter: int = reconstruction.GL_ITERS
+    momentum: float = reconstruction.GL_MOMENTUM
+    init: str = "random"
+    seed: int = 0
+    nnls_iter: int = reconstruction.NNLS_ITERS
+
+    @classmethod
+    def from_profile(cls, section: Mapping) -> "Inversion":
+        """The inversion of a profile's ``reconstruction`` section."""
+        return cls(n_iter=int(section["n_iter"]), momentum=float(section["momentum"]),
+                   init=section["init"], seed=int(section["seed"]),
+                   nnls_iter=int(section["nnls_iter"]))
+
+    def kwargs(self) -> dict:
+        return {"n_iter": self.n_iter, "momentum": self.momentum, "init": self.init,
+                "seed": self.seed, "nnls_iter": self.nnls_iter}
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One input representation of the 2D CNN.
+
+    Parameters
+    ----------
+    name : the key used everywhere (profile, cache, tables, book).
+    title : how the book names it ("Mel").
+    feature_shape : ``(F, T)`` of a 5-s segment.
+    architecture : which 2D CNN settings of a profile it uses (``model2d.dense_<a>``,
+        ``width_<a>``, ``train2d.epochs_<a>``...): ``"mel"`` or ``"stft"``.
+    extract : audio ``(n, samples)`` -> :class:`Features`.
+    db : audio -> the dB feature only (what a 2D CNN classifies).
+    inverse : ``(db, features of the clean audio, Inversion)`` -> audio ``(n, samples)``.
+    """
+
+    name: str
+    title: str
+    feature_shape: tuple[int, int]
+    architecture: str
+    extract: Callable[[torch.Tensor], Features] = field(repr=False)
+    db: Callable[[torch.Tensor], torch.Tensor] = field(repr=False)
+    inverse: Callable[[torch.Tensor, Features, Inversion], torch.Tensor] = field(repr=False)
+
+    @property
+    def model_name(self) -> str:
+        return f"2D CNN ({self.title})"
+
+
+def _mel_extract(w: torch.Tensor) -> Features:
+    x, ref = features.mel_db(w, return_ref=True)
+    return Features(x, ref)
+
+
+def _mel_inverse(x_db: torch.Tensor, f: Features, inv: Inversion) -> torch.Tensor:
+    return reconstruction.mel_to_audio(x_db, ref=f.ref, **inv.kwargs())
+
+
+def _stft_extract(w: torch.Tensor) -> Features:
+    z = features.stft(w)
+    x, _, ref = features.stft_db(w, return_ref=True)
+    return Features(x, ref, z)
+
+
+def _stft_inverse(x_db: torch.Tensor, f: Features, inv: Inversion) -> torch.Tensor:
+    # the perturbation scales the original complex STFT: exact when there is none
+    return reconstruction.stft_to_audio(x_db, original_stft=f.stft, clean_db=f.db)
+
+
+MEL = Representation(
+    "mel", "Mel", (N_MELS, N_FRAMES), "mel", _mel_extract, features.mel_db, _mel_inverse)
+"""The authors' Mel: 64 bands, ``power_to_db(ref=max)``; inverted by NNLS + Griffin-Lim."""
+
+STFT = Representation(
+    "stft", "STFT", (N_STFT_BINS, N_FRAMES), "stft", _stft_extract,
+    lambda w: features.stft_db(w)[0], _stft_inverse)
+"""STFT log-magnitude, ``amplitude_to_db(ref=max)``; inverted with the original phase."""
+
+REPRESENTATIONS: dict[str, Representation] = {r.name: r for r in (MEL, STFT)}
+
+
+def representation(name: str) -> Representation:
+    """The registry entry ``name``, with an error that lists the known ones."""
+    try:
+        return REPRESENTATIONS[name]
+    except KeyError:
+        raise ValueError(f"representation must be one of {tuple(REPRESENTATIONS)}; "
+                         f"got {name!r}") from None
+
+
+def extract(name: str, w: torch.Tensor) -> Features:
+    """Features of representation ``name`` of a batch of audio ``(n, samples)``."""
+    return representation(name).extract(w)
+
+
+def to_audio(name: str, x_db: torch.Tensor, clean: Features, inversion: Inversion) -> torch.Tensor:
+    """Audio from (perturbed) features ``x_db`` of the audio whose features are ``clean``."""
+    return representation(name).inverse(x_db, clean, inversion)
+
+
+def probs(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Class probabilities of ``x`` as a tensor on ``x``'s device (no copy to the host)."""
+    model.eval()
+    if len(x) == 0:
+        return torch.zeros((0, N_CLASSES), device=x.device)
+    with torch.no_grad():
+        return torch.cat([torch.softmax(model(x[lo: lo + batch_size]).float(), dim=1)
+                          for lo in range(0, len(x), batch_size)])
+
+
+def classify_audio(models: Mapping[str, torch.nn.Module], y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Probabilities of audio ``y`` for each target: the 1D CNN (``"wave"``) on the audio,
+    a 2D CNN (a representation's name) on the features re-extracted from it."""
+    return {t: probs(m, y if t == WAVE else representation(t).db(y)) for t, m in models.items()}
+
+
+def to_device(a: np.ndarray, device) -> torch.Tensor:
+    """A host array as a tensor on ``device`` (through pinned memory on CUDA)."""
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    if getattr(device, "type", str(device)) == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t
+
+
+class Timer:
+    """Wall time of named parts of a computation, synchronised with the device.
+
+    >>> t = Timer("cpu")
+    >>> with t("bim"):
+    ...     pass
+    >>> t.seconds["bim"] >= 0
+    True
+    """
+
+    def __init__(self, device):
+        self.cuda = getattr(device, "type", str(device)) == "cuda"
+        self.seconds: dict[str, float] = {}
+
+    def _sync(self) -> None:
+        if self.cuda:
+            torch.cuda.synchronize()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self._sync()
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._sync()
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
