@@ -38,6 +38,18 @@ class ArtifactError(RuntimeError):
     """An artifact that cannot be written or read; the message names the path."""
 
 
+RUNS_ENV = "SPECADV_RUNS"  # the folder of all runs, when not <project>/runs
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The project folder (the one holding ``_toc.yml``) above ``start``, else ``start``."""
+    start = (start or Path.cwd()).resolve()
+    for p in (start, *start.parents):
+        if (p / "_toc.yml").is_file() and (p / "specadv").is_dir():
+            return p
+    return start
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

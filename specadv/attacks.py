@@ -38,14 +38,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from specadv.constants import WINDOW_SAMPLES
+from specadv.constants import TOP_DB, WINDOW_SAMPLES
 
 EPS_DB = 0.3
 BIM_STEP_DB = 0.1
 BIM_ITERS = 10
 
 ATTACKS = ("fgsm", "bim", "pgd", "random_sign")
-CLIP_DB = (-80.0, 0.0)  # the range of a top_db=80, ref=max dB feature
+CLIP_DB = (-TOP_DB, 0.0)  # the range of a top_db=80, ref=max dB feature
 
 __all__ = [
     "EPS_DB", "BIM_STEP_DB", "BIM_ITERS", "ATTACKS",

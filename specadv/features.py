@@ -22,11 +22,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-SAMPLE_RATE = 22050
-N_FFT = 512
-HOP_LENGTH = 256
-N_MELS = 64
-TOP_DB = 80.0
+from .constants import FMIN_HZ, HOP_LENGTH, N_FFT, N_MELS, SAMPLE_RATE, TOP_DB
+
 AMIN_POWER = 1e-10  # librosa.power_to_db's amin
 AMIN_AMPLITUDE = 1e-5  # librosa.amplitude_to_db's amin
 
@@ -50,7 +47,7 @@ def _mel_basis_np(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) ->
 
 
 def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
-                   fmin: float = 0.0, fmax: float | None = None,
+                   fmin: float = FMIN_HZ, fmax: float | None = None,
                    device: torch.device | str | None = None,
                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Slaney Mel filterbank of librosa, shape ``(n_mels, 1 + n_fft // 2)``."""

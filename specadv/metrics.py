@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+
 __all__ = ["snr_paper", "snr", "si_sdr", "segmental_snr", "lsd", "mel_error",
            "spectral_convergence", "perturbation_norms", "batch_metrics", "BATCH_METRICS"]
 
 _PAPER_ZERO = 1e-5  # the authors' replacement for a zero denominator
+_SEGSNR_FRAME = 512  # segmental SNR frame (23 ms at 22050 Hz): a metric setting, not SPEC's n_fft
 
 
 def _np(x) -> np.ndarray:
@@ -97,7 +100,7 @@ def si_sdr(x, y, zero_mean: bool = False):
     return _ret(out)
 
 
-def segmental_snr(x, y, frame: int = 512, hop: int | None = None,
+def segmental_snr(x, y, frame: int = _SEGSNR_FRAME, hop: int | None = None,
                   clip_db: tuple[float, float] = (-10.0, 35.0)):
     """Segmental SNR: the mean over frames of the frame SNR, each clipped to ``clip_db``.
 
@@ -142,7 +145,7 @@ def _stft_np(x: np.ndarray, n_fft: int, hop_length: int):
     return z.reshape(*x.shape[:-1], *z.shape[-2:])
 
 
-def lsd(x, y, n_fft: int = 512, hop_length: int = 256, amin: float = 1e-10):
+def lsd(x, y, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH, amin: float = 1e-10):
     """Log-spectral distance between the STFT power spectra of ``x`` and ``y``, dB.
 
     ``mean_t sqrt(mean_f (10 log10 P_x - 10 log10 P_y)^2)`` with ``P = |STFT|^2``
@@ -164,7 +167,7 @@ def lsd(x, y, n_fft: int = 512, hop_length: int = 256, amin: float = 1e-10):
     return _ret(np.sqrt(np.mean(d ** 2, axis=-2)).mean(axis=-1))
 
 
-def spectral_convergence(x, y, n_fft: int = 512, hop_length: int = 256):
+def spectral_convergence(x, y, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH):
     """Spectral convergence ``||(|X| - |Y|)||_F / ||X||_F`` of STFT magnitudes.
 
     Between the original ``x`` and a reconstruction ``y``. For a Mel inversion it is
@@ -179,7 +182,7 @@ def spectral_convergence(x, y, n_fft: int = 512, hop_length: int = 256):
     return _ret(num / np.sqrt(np.sum(ax ** 2, axis=(-2, -1))))
 
 
-def mel_error(y, mel_db, sr: int = 22050, n_fft: int = 512, hop_length: int = 256):
+def mel_error(y, mel_db, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH):
     """Quality of a Mel inversion, as SPEC defines it: relative L2 error of the Mel.
 
     ``|M_y / max M_y - M / max M|_F / |M / max M|_F`` with ``M_y`` the Mel spectrogram
@@ -286,10 +289,10 @@ def batch_metrics(x, y, ref=None, y_clean=None) -> dict:
            "snr": 10 * torch.log10(energy / (x64 - y64).pow(2).sum(-1))}
     target = (y64 * x64).sum(-1, keepdim=True) / energy[:, None] * x64
     out["si_sdr"] = 10 * torch.log10(target.pow(2).sum(-1) / (y64 - target).pow(2).sum(-1))
-    px, py = (stft(s, 512, 256).abs().pow(2) for s in (x64, y64))
+    px, py = (stft(s, N_FFT, HOP_LENGTH).abs().pow(2) for s in (x64, y64))
     d = 10 * (torch.log10(px.clamp_min(1e-10)) - torch.log10(py.clamp_min(1e-10)))
     out["lsd"] = d.pow(2).mean(-2).sqrt().mean(-1)
-    fx, fy = x64.unfold(-1, 512, 512), y64.unfold(-1, 512, 512)
+    fx, fy = (s.unfold(-1, _SEGSNR_FRAME, _SEGSNR_FRAME) for s in (x64, y64))
     seg = 10 * torch.log10(fx.pow(2).sum(-1) / (fx - fy).pow(2).sum(-1))
     out["segsnr"] = torch.nan_to_num(seg, nan=35.0).clamp(-10.0, 35.0).mean(-1)
     out["attack_db"] = nan if y_clean is None else 10 * torch.log10(

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .constants import N_CLASSES, N_FRAMES, N_MELS, WINDOW_SAMPLES
+
 __all__ = ["Spec2DCNN", "Wave1DCNN", "MODEL_KINDS", "build_model", "count_parameters",
            "KERAS_BN_MOMENTUM", "KERAS_BN_EPS"]
 
@@ -82,8 +84,9 @@ class Spec2DCNN(nn.Module):
 
     kind = "spec2d"
 
-    def __init__(self, input_shape=(64, 431), n_classes: int = 10, dense: int = 1024,
-                 width: int = 32, dropout_conv: float = 0.05, dropout_dense: float = 0.8,
+    def __init__(self, input_shape=(N_MELS, N_FRAMES), n_classes: int = N_CLASSES,
+                 dense: int = 1024, width: int = 32, dropout_conv: float = 0.05,
+                 dropout_dense: float = 0.8,
                  leaky_slope: float = 0.2, bn_momentum: float = KERAS_BN_MOMENTUM,
                  bn_eps: float = KERAS_BN_EPS, init: str = "keras"):
         super().__init__()
@@ -181,8 +184,8 @@ class Wave1DCNN(nn.Module):
     # (channels multiplier, kernel, stride, pool after) per block
     BLOCKS = ((1, 64, 2, 8), (2, 32, 2, 8), (4, 16, 2, 1), (8, 8, 2, 1))
 
-    def __init__(self, n_samples: int = 110250, n_classes: int = 10, width: int = 16,
-                 dense=(128, 64), dropout: float = 0.25, pooling: str = "flatten",
+    def __init__(self, n_samples: int = WINDOW_SAMPLES, n_classes: int = N_CLASSES,
+                 width: int = 16, dense=(128, 64), dropout: float = 0.25, pooling: str = "flatten",
                  bn_momentum: float = KERAS_BN_MOMENTUM, bn_eps: float = KERAS_BN_EPS,
                  init: str = "keras"):
         super().__init__()

@@ -17,29 +17,17 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from specadv import artifacts
+from specadv.artifacts import RUNS_ENV, project_root
 from specadv.profiles import Profile, resolve_profile
 from specadv.roundtrip import REPRESENTATIONS, WAVE, Inversion, representation
 from specadv.stages import attack, beyond, reconstruct, train
 from specadv.stages.dataset import Dataset, SegmentAudio, build_dataset
+from specadv.stages.keys import STAGE_VERSIONS, stage_key
 from specadv.stages.results import Results
 
-RUNS_ENV = "SPECADV_RUNS"
-# A stage's own version, in its cache key: bump it when what the stage stores changes, so
-# its entries (and those that read them) are recomputed and the cheaper stages before it
-# are kept (artifacts.CODE_VERSION invalidates everything).
-STAGE_VERSIONS = {"attacks": 3, "reconstruction": 2, "aware": 2, "inversion": 3}
 T = TypeVar("T")
 
 __all__ = ["Run", "Dataset", "SegmentAudio", "project_root", "RUNS_ENV", "STAGE_VERSIONS"]
-
-
-def project_root(start: Path | None = None) -> Path:
-    """The project folder (the one holding ``_toc.yml``) above ``start``, else ``start``."""
-    start = (start or Path.cwd()).resolve()
-    for p in (start, *start.parents):
-        if (p / "_toc.yml").is_file() and (p / "specadv").is_dir():
-            return p
-    return start
 
 
 class Run:
@@ -86,40 +74,9 @@ class Run:
             self._memo[key] = make()
         return self._memo[key]
 
-    # -- cache keys: every stage's settings, in one place ---------------------------------
     def key(self, stage: str, kind: str | None = None, fold: int = 0, **extra) -> dict:
-        """The settings that name the cache entry of ``stage`` (and of ``kind``, ``fold``)."""
-        p = self.profile
-        if stage == "corpus":
-            return {k: p["corpus"][k] for k in ("clips_per_genre", "seconds", "seed")}
-        if stage == "dataset":
-            path = self.corpus_path()
-            files = sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
-                           for f in path.rglob("*") if f.is_file())
-            return {"corpus": str(path), "files": files, "segments": p["segments"],
-                    "folds": p["folds"]}
-        if stage == "model":
-            return {"dataset": self.dataset().key, "kind": kind, "fold": fold,
-                    "model": train.model_config(p, kind),
-                    "train": train.train_config(p, kind, extra.get("validation")).identity()}
-        if stage == "attacks":
-            return {"model": self.models(kind)[fold].key, "attacks": p["attacks"],
-                    "version": STAGE_VERSIONS["attacks"]}
-        models = {t: m.key for t, m in self._fold_models(fold).items()}
-        if stage == "reconstruction":
-            return {"attacks": self.attacks(kind)[fold].entry.folder.name,
-                    "reconstruction": p["reconstruction"], "models": models,
-                    "examples": self._examples_in(fold), "version": STAGE_VERSIONS[stage]}
-        if stage == "aware":
-            return {"models": models, "attacks": p["attacks"], "beyond": p["beyond"],
-                    "reconstruction": p["reconstruction"],
-                    "pos": self.beyond_positions(fold).tolist(), "version": STAGE_VERSIONS[stage]}
-        if stage == "inversion":
-            return {"attacks": self.attacks("mel")[fold].entry.folder.name,
-                    "wave": models[WAVE], "variants": self.inversion_variants(),
-                    "librosa": p["beyond"]["librosa_segments"] if fold == 0 else 0,
-                    "pos": self.beyond_positions(fold).tolist(), "version": STAGE_VERSIONS[stage]}
-        raise ValueError(f"unknown stage {stage!r}")
+        """The settings that name the cache entry of ``stage`` (:func:`specadv.stages.keys.stage_key`)."""
+        return stage_key(self, stage, kind, fold, **extra)
 
     # -- corpus and dataset ---------------------------------------------------------------
     def corpus_path(self) -> Path:
@@ -148,7 +105,8 @@ class Run:
         """One segment per genre shown in the book (its reconstructions are kept as audio)."""
         return self.dataset().examples()
 
-    def _examples_in(self, fold: int) -> list[int]:
+    def examples_in(self, fold: int) -> list[int]:
+        """The book's example segments that are test segments of ``fold``."""
         ds = self.dataset()
         return [i for i in self.examples().values() if ds.folds[i] == fold]
 
@@ -176,27 +134,22 @@ class Run:
                                lambda e: train.train_fold(e, ds, kind, k, mc, tc, self.progress),
                                lambda e: train.load_fold(e, ds, kind, k, mc, tc, self.device))
 
-        return self._memoised(("models", kind, validation),
-                              lambda: [fold_model(k) for k in range(ds.n_folds)])
+        return self._per_fold(f"models by {validation}", kind, fold_model)
 
-    def _fold_models(self, fold: int) -> dict:
+    def fold_models(self, fold: int) -> dict:
         """Every model of a fold: the 1D CNN and each representation's 2D CNN."""
         return {t: self.models(t)[fold] for t in (WAVE, *REPRESENTATIONS)}
 
     # -- attacks, reconstruction, beyond the paper ----------------------------------------
-    @property
-    def attack_names(self) -> tuple[str, ...]:
-        return tuple(self.profile["attacks"]["names"])
+    attack_names = property(lambda self: tuple(self.profile["attacks"]["names"]))
 
     @property
     def conditions(self) -> tuple[str, ...]:
         """What is reconstructed: the clean spectrogram and each reconstructed attack's."""
-        return ("clean",) + tuple(a for a in self.attack_names
-                                  if a in attack.RECONSTRUCTED_ATTACKS)
+        return ("clean",) + tuple(a for a in self.attack_names if a in attack.RECONSTRUCTED_ATTACKS)
 
     def _per_fold(self, name: str, kind, make: Callable[[int], T]) -> list[T]:
-        return self._memoised((name, kind), lambda: [make(k)
-                                                     for k in range(self.dataset().n_folds)])
+        return self._memoised((name, kind), lambda: [make(k) for k in range(self.dataset().n_folds)])
 
     def attacks(self, rep: str) -> list[attack.FoldAttacks]:
         """The attacks on every fold's 2D CNN of ``rep`` (:class:`~specadv.stages.attack.FoldAttacks`)."""
@@ -212,16 +165,15 @@ class Run:
         return self._per_fold("attacks", rep, fold)
 
     def reconstructions(self, rep: str) -> list[reconstruct.FoldReconstruction]:
-        """Audio from the clean and adversarial test spectrograms of every fold, measured and
-        classified (:class:`~specadv.stages.reconstruct.FoldReconstruction`)."""
+        """Audio from every fold's clean and adversarial test spectrograms, measured and classified."""
         ds, r = self.dataset(), self.profile["reconstruction"]
         targets = (WAVE, *REPRESENTATIONS)
 
         def fold(k):
-            fa, ex = self.attacks(rep)[k], self._examples_in(k)
+            fa, ex = self.attacks(rep)[k], self.examples_in(k)
             compute = lambda e: reconstruct.reconstruct_fold(  # noqa: E731
                 ds, rep, k, fa.test_idx, {c: fa.delta(c) for c in self.conditions[1:]},
-                {t: m.model for t, m in self._fold_models(k).items()},
+                {t: m.model for t, m in self.fold_models(k).items()},
                 Inversion.from_profile(r), r["batch_size"], ex, self.device,
                 self.progress).save(e)
             return self._stage(f"reconstruction-{rep}", self.key("reconstruction", rep, k),
@@ -231,9 +183,7 @@ class Run:
         return self._per_fold("reconstructions", rep, fold)
 
     def beyond_positions(self, fold: int):
-        """Positions (in the fold's test segments) of the subset the beyond-the-paper
-        experiments run on: ``beyond.segments_per_fold`` evenly spaced, plus the book's
-        example segments of the fold."""
+        """Positions in fold ``fold``'s test segments of the beyond-the-paper subset."""
         return beyond.subset_positions(self.dataset().split(fold)[1],
                                        self.profile["beyond"]["segments_per_fold"],
                                        self.examples().values())
@@ -246,7 +196,7 @@ class Run:
         def fold(k):
             pos = self.beyond_positions(k)
             compute = lambda e: beyond.aware_fold(  # noqa: E731
-                ds, rep, k, pos, {t: m.model for t, m in self._fold_models(k).items()},
+                ds, rep, k, pos, {t: m.model for t, m in self.fold_models(k).items()},
                 p["attacks"], p["beyond"], Inversion.from_profile(p["reconstruction"]),
                 self.examples().values(), self.device, self.progress).save(e, str(self.device))
             return self._stage(f"aware-{rep}", self.key("aware", rep, k), compute,
@@ -257,12 +207,11 @@ class Run:
 
     def inversion_variants(self) -> list[tuple[str, dict]]:
         """The Mel inversions of the sweep (:func:`specadv.stages.beyond.inversion_variants`)."""
-        return beyond.inversion_variants(self.profile["reconstruction"],
-                                         self.profile["beyond"]["sweep_gl_iters"])
+        p = self.profile
+        return beyond.inversion_variants(p["reconstruction"], p["beyond"]["sweep_gl_iters"])
 
     def inversion_sweep(self) -> list[beyond.FoldInversion]:
-        """Each Mel inversion variant on each fold's subset, clean and BIM, with librosa's
-        ``mel_to_audio`` as the reference point on fold 1."""
+        """Each Mel inversion variant on each fold's subset (librosa's point on fold 1)."""
         ds = self.dataset()
 
         def fold(k):
@@ -281,9 +230,8 @@ class Run:
     PARTS = ("models", "attacks", "reconstructions", "aware", "inversion", "validation")
 
     def results(self, *parts: str) -> Results:
-        """The :class:`~specadv.stages.results.Results` holding ``parts`` (any of
-        :attr:`PARTS`; none: the models, attacks and reconstructions), computed now or
-        loaded from the cache."""
+        """The :class:`~specadv.stages.results.Results` of ``parts`` (of :attr:`PARTS`;
+        default: models, attacks, reconstructions), computed now or loaded from the cache."""
         parts = parts or ("models", "attacks", "reconstructions")
         unknown = set(parts) - set(self.PARTS)
         if unknown:

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from .constants import MIN_ENERGY, OVERLAP, WINDOW_SAMPLES
+
 PROFILE_DIR = Path(__file__).with_name("profiles")
 DEFAULT_PROFILE = "demo"
 PROFILE_ENV = "SPECADV_PROFILE"
@@ -35,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "seconds": 30.0,
         "seed": 0,
     },
-    "segments": {"window_samples": 110250, "overlap": 0.75, "min_energy": 1e-5},
+    "segments": {"window_samples": WINDOW_SAMPLES, "overlap": OVERLAP, "min_energy": MIN_ENERGY},
     "folds": {"n_splits": 3, "seed": 7},
     "model2d": {
         "width": 32, "width_stft": None,   # None: the same width for both representations

@@ -47,7 +47,8 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
-from .features import AMIN_AMPLITUDE, HOP_LENGTH, N_FFT, SAMPLE_RATE, TOP_DB, mel_filterbank
+from .constants import FMIN_HZ, HOP_LENGTH, N_FFT, SAMPLE_RATE, TOP_DB, WINDOW_SAMPLES
+from .features import AMIN_AMPLITUDE, mel_filterbank
 
 __all__ = [
     "SEGMENT_SAMPLES", "GL_ITERS", "GL_MOMENTUM", "STFT_GL_ITERS", "NNLS_ITERS", "PGHI_ITERS",
@@ -56,7 +57,7 @@ __all__ = [
     "stft_to_audio", "apply_db_perturbation", "stft_griffin_lim",
 ]
 
-SEGMENT_SAMPLES = 110250  # 5 s at 22050 Hz
+SEGMENT_SAMPLES = WINDOW_SAMPLES  # 5 s at 22050 Hz
 GL_ITERS = 32             # librosa.griffinlim's default, used by the authors for Mel
 GL_MOMENTUM = 0.99        # librosa.griffinlim's default (fast Griffin-Lim)
 STFT_GL_ITERS = 64        # the authors' Griffin-Lim variant for the STFT representation
@@ -506,7 +507,7 @@ def _mel_basis(sr, n_fft, n_mels, fmin, fmax, device, dtype):
     return _MelBasis(sr, n_fft, n_mels, fmin, fmax, device, dtype)
 
 
-def mel_to_stft(mel, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, fmin: float = 0.0,
+def mel_to_stft(mel, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, fmin: float = FMIN_HZ,
                 fmax: float | None = None, power: float = 1.0, n_iter: int = NNLS_ITERS):
     """Approximate STFT magnitude from a Mel spectrogram: non-negative least squares.
 
@@ -566,7 +567,7 @@ def _mel_to_stft(m: torch.Tensor, sr, n_fft, fmin, fmax, n_iter) -> torch.Tensor
 
 def mel_to_audio(mel_db, ref=None, n_iter: int = GL_ITERS, momentum: float = GL_MOMENTUM,
                  sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
-                 fmin: float = 0.0, fmax: float | None = None,
+                 fmin: float = FMIN_HZ, fmax: float | None = None,
                  length: int | None = SEGMENT_SAMPLES, init="random", seed=0,
                  nnls_iter: int = NNLS_ITERS):
     """Audio from the dB Mel feature: ``db_to_power`` -> :func:`mel_to_stft` -> :func:`griffin_lim`.

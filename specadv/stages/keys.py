@@ -1,0 +1,52 @@
+"""Every stage's cache key, in one place: the settings that name its entry.
+
+A key holds the settings that produced a stage's result and the keys (entry names) of
+the stages it read, so changing a setting recomputes that stage and the ones after it,
+and nothing before it.
+"""
+from __future__ import annotations
+
+from specadv.roundtrip import WAVE
+from specadv.stages import train
+
+__all__ = ["stage_key", "STAGE_VERSIONS"]
+
+# A stage's own version, in its cache key: bump it when what the stage stores changes, so
+# its entries (and those that read them) are recomputed and the cheaper stages before it
+# are kept (artifacts.CODE_VERSION invalidates everything).
+STAGE_VERSIONS = {"attacks": 3, "reconstruction": 2, "aware": 2, "inversion": 3}
+
+
+def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) -> dict:
+    """The settings that name the cache entry of ``stage`` (and of ``kind``, ``fold``)."""
+    p = run.profile
+    if stage == "corpus":
+        return {k: p["corpus"][k] for k in ("clips_per_genre", "seconds", "seed")}
+    if stage == "dataset":
+        path = run.corpus_path()
+        files = sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
+                       for f in path.rglob("*") if f.is_file())
+        return {"corpus": str(path), "files": files, "segments": p["segments"],
+                "folds": p["folds"]}
+    if stage == "model":
+        return {"dataset": run.dataset().key, "kind": kind, "fold": fold,
+                "model": train.model_config(p, kind),
+                "train": train.train_config(p, kind, extra.get("validation")).identity()}
+    if stage == "attacks":
+        return {"model": run.models(kind)[fold].key, "attacks": p["attacks"],
+                "version": STAGE_VERSIONS["attacks"]}
+    models = {t: m.key for t, m in run.fold_models(fold).items()}
+    if stage == "reconstruction":
+        return {"attacks": run.attacks(kind)[fold].entry.folder.name,
+                "reconstruction": p["reconstruction"], "models": models,
+                "examples": run.examples_in(fold), "version": STAGE_VERSIONS[stage]}
+    if stage == "aware":
+        return {"models": models, "attacks": p["attacks"], "beyond": p["beyond"],
+                "reconstruction": p["reconstruction"],
+                "pos": run.beyond_positions(fold).tolist(), "version": STAGE_VERSIONS[stage]}
+    if stage == "inversion":
+        return {"attacks": run.attacks("mel")[fold].entry.folder.name,
+                "wave": models[WAVE], "variants": run.inversion_variants(),
+                "librosa": p["beyond"]["librosa_segments"] if fold == 0 else 0,
+                "pos": run.beyond_positions(fold).tolist(), "version": STAGE_VERSIONS[stage]}
+    raise ValueError(f"unknown stage {stage!r}")
