@@ -134,3 +134,79 @@ def test_folds_refuse_too_few_clips_and_single_genre():
         make_folds(np.array([0, 0, 0, 1, 1]))
     with pytest.raises(CorpusError, match="only one genre"):
         make_folds(np.zeros(9, dtype=int))
+
+
+# -- segments gathered from clips stored end to end (what the dataset stage reads) --------
+def _clips_end_to_end(lengths, seed=0):
+    """Clips of ``lengths`` samples of distinct noise (so a sample read from the wrong clip
+    shows), concatenated: (clips, audio, clip_offset, seg_clip, seg_start)."""
+    from specadv.data import kept_windows
+
+    rng = np.random.default_rng(seed)
+    clips = [(0.1 * (k + 1) * rng.standard_normal(n)).astype(np.float32)
+             for k, n in enumerate(lengths)]
+    audio = np.concatenate(clips)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    seg_clip, seg_start = [], []
+    for k, y in enumerate(clips):
+        starts, kept = kept_windows(y)
+        seg_clip += [k] * len(kept)
+        seg_start += starts[kept].tolist()
+    return clips, audio, offsets, np.array(seg_clip), np.array(seg_start)
+
+
+@pytest.mark.parametrize("lengths", [
+    (50000, 110250, 661794),   # a short clip first: its padding must not read the next clip
+    (661794, 110250, 50000),   # a short clip last: its window runs past the array's end
+    (110250, 70000, 661794, 30000),
+    (661794,),
+])
+def test_gather_segments_equals_segment_of_each_clip(lengths):
+    from specadv.data import gather_segments
+
+    clips, audio, offsets, seg_clip, seg_start = _clips_end_to_end(lengths)
+    expected = np.concatenate([segment(y)[0] for y in clips])
+    assert len(expected) == len(seg_clip) == sum(max(1, len(segment_starts(n))) for n in lengths)
+    idx = np.arange(len(seg_clip))
+    got = gather_segments(audio, offsets, seg_clip, seg_start, idx)
+    assert got.dtype == np.float32 and got.shape == (len(idx), 110250)
+    assert np.array_equal(got, expected)
+    shuffled = np.random.default_rng(1).permutation(idx)[:7]  # any rows, any order
+    assert np.array_equal(gather_segments(audio, offsets, seg_clip, seg_start, shuffled),
+                          expected[shuffled])
+    assert gather_segments(audio, offsets, seg_clip, seg_start, []).shape == (0, 110250)
+
+
+def test_gather_segments_reads_a_memory_mapped_array_in_place(tmp_path):
+    from specadv import artifacts
+    from specadv.data import gather_segments
+
+    clips, audio, offsets, seg_clip, seg_start = _clips_end_to_end((661794, 40000))
+    artifacts.save_npy(tmp_path / "audio.npy", audio)
+    mm = artifacts.load_npy(tmp_path / "audio.npy", mmap=True)
+    idx = np.array([len(seg_clip) - 1, 0, 20])  # the short last clip, the first, the 21st
+    assert np.array_equal(gather_segments(mm, offsets, seg_clip, seg_start, idx),
+                          gather_segments(audio, offsets, seg_clip, seg_start, idx))
+    assert np.all(gather_segments(mm, offsets, seg_clip, seg_start, idx[:1])[0, 40000:] == 0)
+
+
+def test_kept_windows_drops_a_silent_window_and_keeps_a_loud_one():
+    from specadv.data import kept_windows
+
+    y = np.zeros(661794, dtype=np.float32)
+    y[600000:] = 0.1  # loud only at the end: window 0 is silent, window 20 is loud
+    starts, kept = kept_windows(y)
+    assert np.array_equal(starts, segment_starts(len(y)))
+    assert 0 not in kept and 20 in kept
+    # exactly the windows that overlap the loud part (energy 0.01 x overlap / window)
+    overlap = np.clip(starts + 110250 - 600000, 0, None)
+    assert kept.tolist() == np.flatnonzero(0.01 * overlap / 110250 > 1e-5).tolist()
+
+
+def test_kept_windows_measures_a_short_clip_over_the_whole_padded_window():
+    from specadv.data import kept_windows
+
+    # mean square 5e-5 over the clip, 5e-6 over the zero-padded window: silent
+    quiet = np.full(11025, np.sqrt(5e-5), dtype=np.float32)
+    assert kept_windows(quiet)[1].tolist() == []
+    assert kept_windows(4 * quiet)[1].tolist() == [0]  # 16 x: 8e-5 over the window

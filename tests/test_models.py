@@ -117,3 +117,22 @@ def test_build_model_seed_fixes_weights_without_touching_global_rng():
 def test_build_model_rejects_unknown_kind():
     with pytest.raises(ValueError, match="unknown model kind"):
         build_model("resnet")
+
+
+@pytest.mark.parametrize("profile", ["smoke", "demo", "paper"])
+def test_each_profiles_2d_cnn_maps_the_registry_shapes_to_the_papers_geometry(profile):
+    """The paper's layer list turns 64x431 Mel into 12x103 maps, 257x431 STFT into 60x103,
+    whatever a profile's width: what the 2D CNN's dense layer is sized for."""
+    from specadv.profiles import load_profile
+    from specadv.roundtrip import REPRESENTATIONS
+    from specadv.stages.train import model_config
+
+    p = load_profile(profile)
+    for rep, maps in (("mel", (12, 103)), ("stft", (60, 103))):
+        config = model_config(p, rep)
+        assert tuple(config["input_shape"]) == REPRESENTATIONS[rep].feature_shape
+        # the geometry only: the same layer list at width 1 and a tiny dense layer
+        model = build_model("spec2d", **{**config, "width": 1, "dense": 4}).eval()
+        assert model.feature_shape == (2, *maps)
+        with torch.no_grad():
+            assert model.features(torch.zeros(1, 1, *config["input_shape"])).shape[2:] == maps

@@ -6,7 +6,6 @@ run killed with SIGKILL once its first model is trained, then started again.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,12 +21,13 @@ import soundfile as sf
 from specadv import artifacts, cli
 from specadv.data import AudioError, CorpusError, load_corpus, make_embedded_corpus, read_audio
 from specadv.pipeline import Run
+
+from project_copy import copy_project  # noqa: E402
 from specadv.runner import NOTEBOOKS, NotebookStep, RunError, execute_notebooks
 
 PROJECT = Path(__file__).resolve().parents[1]
 SR = 22050
 # What a run reads from the project; the package itself is the installed one.
-RUN_INPUTS = ("_toc.yml", "_config.yml", "notebooks", "book", "specadv")
 OUTPUT_FOLDERS = ("runs/", "book/generated/", "book/_static/audio/", "_build/")
 RUN_SMOKE = [str(Path(sys.executable).with_name("specadv")), "run", "--profile", "smoke",
              "--no-book"]
@@ -36,21 +36,7 @@ RESULT_PAGES = ("01_data", "04_attacks_mel", "04_attacks_stft", "05_reconstructi
                 "05_reconstruction_stft", "06_paper_page", "07_transfer", "08_explorer", "09_beyond")
 
 
-def _copy_project(dst: Path) -> Path:
-    """A copy of what a run reads, without any output of an earlier run."""
-    def outputs(folder, names):
-        rel = Path(folder).relative_to(PROJECT).as_posix()
-        return [n for n in names if f"{rel}/{n}" in ("book/generated", "book/_static/audio")
-                or n in ("__pycache__", ".ipynb_checkpoints")]
-
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in RUN_INPUTS:
-        src = PROJECT / name
-        if src.is_dir():
-            shutil.copytree(src, dst / name, ignore=outputs)
-        else:
-            shutil.copy2(src, dst / name)
-    return dst
+_copy_project = copy_project
 
 
 def _tree(root: Path) -> dict[str, tuple[int, int]]:

@@ -24,10 +24,15 @@ def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) 
         return {k: p["corpus"][k] for k in ("clips_per_genre", "seconds", "seed")}
     if stage == "dataset":
         path = run.corpus_path()
-        files = sorted((str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
-                       for f in path.rglob("*") if f.is_file())
-        return {"corpus": str(path), "files": files, "segments": p["segments"],
-                "folds": p["folds"]}
+        if p["corpus"]["kind"] == "embedded":
+            # the generated corpus is named by its own settings, not by where the run folder is
+            # (a copied or moved run folder keeps its cache)
+            corpus = {"embedded": stage_key(run, "corpus")}
+        else:
+            corpus = {"folder": str(path), "files": sorted(
+                (str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
+                for f in path.rglob("*") if f.is_file())}
+        return {"corpus": corpus, "segments": p["segments"], "folds": p["folds"]}
     if stage == "model":
         return {"dataset": run.dataset().key, "kind": kind, "fold": fold,
                 "model": train.model_config(p, kind),
