@@ -51,7 +51,7 @@ __all__ = [
     "EPS_DB", "BIM_STEP_DB", "BIM_ITERS", "ATTACKS",
     "fgsm", "bim", "pgd", "random_sign",
     "predicted_labels", "cross_entropy_sum", "eval_mode",
-    "AttackResult", "attack", "attack_params", "budget_params", "CLIP_DB",
+    "AttackResult", "attack", "attack_params", "budget_params", "segment_seeds", "CLIP_DB",
     "RoundTrip", "reconstruction_aware",
 ]
 
@@ -195,7 +195,7 @@ def predicted_labels(model: torch.nn.Module, x, batch_size: int | None = None):
 
 def _iterate(model: torch.nn.Module, x, y, *, eps: float, step: float, iters: int,
              random_start: bool, clip, generator: torch.Generator | None, loss: Loss,
-             batch_size: int | None):
+             batch_size: int | None, row_seeds=None):
     """The shared loop of FGSM (one full step), BIM and PGD."""
     eps, step = _check_eps(eps), _check_eps(step, "step")
     clip = _check_clip(clip)
@@ -205,13 +205,18 @@ def _iterate(model: torch.nn.Module, x, y, *, eps: float, step: float, iters: in
     first = x[:1] if torch.is_tensor(x) else torch.from_numpy(np.ascontiguousarray(np.asarray(x)[:1]))
     device, model_dtype = _model_device_dtype(model, first)
 
+    done = [0]  # rows attacked so far: the chunks come in order
+
     def one_chunk(x0: torch.Tensor, yc: torch.Tensor | None) -> torch.Tensor:
         x0 = x0.detach()
+        rows = slice(done[0], done[0] + x0.shape[0])
+        done[0] = rows.stop
         if yc is None:
             with torch.no_grad():
                 yc = model(x0.to(model_dtype)).argmax(dim=-1)
         if random_start:
-            xa = _clamp(x0 + _uniform_like(x0, eps, generator), clip)
+            seeds = None if row_seeds is None else row_seeds[rows]
+            xa = _clamp(x0 + _uniform_like(x0, eps, generator, seeds), clip)
         else:
             xa = x0
         for _ in range(iters):
@@ -223,10 +228,34 @@ def _iterate(model: torch.nn.Module, x, y, *, eps: float, step: float, iters: in
         return _run_chunked(one_chunk, x, y, device, batch_size)
 
 
-def _uniform_like(x: torch.Tensor, eps: float, generator: torch.Generator | None) -> torch.Tensor:
-    gen_device = generator.device if generator is not None else x.device
-    u = torch.rand(x.shape, generator=generator, device=gen_device, dtype=x.dtype)
+def _uniform_like(x: torch.Tensor, eps: float, generator: torch.Generator | None,
+                  seeds=None) -> torch.Tensor:
+    if seeds is not None:
+        u = _per_row(x, seeds, lambda g, shape: torch.rand(shape, generator=g, dtype=x.dtype))
+    else:
+        gen_device = generator.device if generator is not None else x.device
+        u = torch.rand(x.shape, generator=generator, device=gen_device, dtype=x.dtype)
     return ((2.0 * u - 1.0) * eps).to(x.device)
+
+
+def _per_row(x: torch.Tensor, seeds, draw) -> torch.Tensor:
+    """``draw(generator, row_shape)`` for each row of ``x`` from its own CPU generator."""
+    if len(seeds) != x.shape[0]:
+        raise ValueError(f"row_seeds: one seed per row needed; got {len(seeds)} for {x.shape[0]} rows")
+    return torch.stack([draw(torch.Generator(device="cpu").manual_seed(int(s)), x.shape[1:])
+                        for s in seeds]).to(x.device)
+
+
+def segment_seeds(seed: int, attack_name: str, segments) -> list[int]:
+    """One seed per segment (a dataset row) for the random draws of ``attack_name``.
+
+    Drawn from ``(seed, attack, segment)`` alone, so a segment's random-sign pattern or
+    PGD start is the same whatever batch it is attacked in, on any device, and two
+    segments never share one.
+    """
+    k = ATTACKS.index(attack_name)
+    return [int(np.random.SeedSequence([int(seed), k, int(i)]).generate_state(1)[0])
+            for i in np.atleast_1d(segments)]
 
 
 # --------------------------------------------------------------------------- attacks
@@ -302,7 +331,7 @@ def bim(model: torch.nn.Module, x, y=None, eps: float = EPS_DB, step: float = BI
 def pgd(model: torch.nn.Module, x, y=None, eps: float = EPS_DB, step: float = BIM_STEP_DB,
         iters: int = BIM_ITERS, random_start: bool = True, clip=None,
         generator: torch.Generator | None = None, loss: Loss = cross_entropy_sum,
-        batch_size: int | None = None):
+        batch_size: int | None = None, row_seeds=None):
     """Projected Gradient Descent (Madry et al.): BIM from a uniform random start in the eps-ball.
 
     Parameters
@@ -314,16 +343,21 @@ def pgd(model: torch.nn.Module, x, y=None, eps: float = EPS_DB, step: float = BI
     generator : torch.Generator, optional
         Source of the random start, for reproducible results. The noise is
         drawn chunk by chunk, so it depends on ``batch_size``.
+    row_seeds : sequence of int, optional
+        One seed per row (:func:`segment_seeds`): each row's start is drawn from its own
+        generator, so it depends neither on ``batch_size`` nor on the device.
 
     Returns
     -------
     x_adv : same type, dtype, shape and device as ``x``; ``|x_adv - x| <= eps``.
     """
     return _iterate(model, x, y, eps=eps, step=step, iters=iters, random_start=random_start,
-                    clip=clip, generator=generator, loss=loss, batch_size=batch_size)
+                    clip=clip, generator=generator, loss=loss, batch_size=batch_size,
+                    row_seeds=None if row_seeds is None else list(row_seeds))
 
 
-def random_sign(x, eps: float = EPS_DB, clip=None, generator: torch.Generator | None = None):
+def random_sign(x, eps: float = EPS_DB, clip=None, generator: torch.Generator | None = None,
+                row_seeds=None):
     """``x + eps * s`` with an independent random sign ``s = ±1`` per element.
 
     The noise control of the same L-infinity budget as FGSM: every element moves
@@ -341,6 +375,9 @@ def random_sign(x, eps: float = EPS_DB, clip=None, generator: torch.Generator | 
     generator : torch.Generator, optional
         Source of the signs, for reproducible results (the signs are drawn on
         the generator's device).
+    row_seeds : sequence of int, optional
+        One seed per row (:func:`segment_seeds`): each row's signs come from its own
+        generator, whatever the batch and the device.
 
     Returns
     -------
@@ -350,8 +387,11 @@ def random_sign(x, eps: float = EPS_DB, clip=None, generator: torch.Generator | 
     is_numpy = not torch.is_tensor(x)
     xt = torch.from_numpy(np.ascontiguousarray(np.asarray(x))) if is_numpy else x
     _check_float(xt)
-    gen_device = generator.device if generator is not None else xt.device
-    bits = torch.randint(0, 2, xt.shape, generator=generator, device=gen_device)
+    if row_seeds is not None:
+        bits = _per_row(xt, list(row_seeds), lambda g, shape: torch.randint(0, 2, shape, generator=g))
+    else:
+        gen_device = generator.device if generator is not None else xt.device
+        bits = torch.randint(0, 2, xt.shape, generator=generator, device=gen_device)
     signs = (2 * bits - 1).to(device=xt.device, dtype=xt.dtype)
     out = _clamp(xt + eps * signs, clip)
     return out.numpy() if is_numpy else out
@@ -406,7 +446,8 @@ class AttackResult:
 
 
 def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
-           labels: str = "predicted", y_true=None, batch_size: int | None = None) -> AttackResult:
+           labels: str = "predicted", y_true=None, batch_size: int | None = None,
+           row_seeds=None) -> AttackResult:
     """Run the attack ``name`` with ``params`` and return the result with a record of the settings.
 
     Parameters
@@ -428,6 +469,10 @@ def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
         True labels, required when ``labels="true"``.
     batch_size : int, optional
         Segments per chunk on the model's device.
+    row_seeds : sequence of int, optional
+        One seed per row for the random draws (random sign, PGD's start), e.g.
+        :func:`segment_seeds`; replaces ``seed``'s single generator, so the result
+        does not depend on the batch, the chunking or the device.
 
     Returns
     -------
@@ -452,8 +497,9 @@ def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
                          "allowed: eps, step, iters, clip, random_start, seed")
 
     if name == "random_sign":
-        generator = _generator(seed, x)
-        return AttackResult(random_sign(x, eps, clip=clip, generator=generator), name, eps,
+        generator = _generator(seed, x) if row_seeds is None else None
+        return AttackResult(random_sign(x, eps, clip=clip, generator=generator,
+                                        row_seeds=row_seeds), name, eps,
                             None, 0, None, clip, False, seed, None)
 
     if labels == "predicted":
@@ -473,9 +519,9 @@ def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
         x_adv = bim(model, x, y, eps=eps, step=step, iters=iters, clip=clip,
                     batch_size=batch_size)
         return AttackResult(x_adv, name, eps, step, iters, labels, clip, False, None, y)
-    generator = _generator(seed, x) if random_start else None
+    generator = _generator(seed, x) if random_start and row_seeds is None else None
     x_adv = pgd(model, x, y, eps=eps, step=step, iters=iters, random_start=random_start,
-                clip=clip, generator=generator, batch_size=batch_size)
+                clip=clip, generator=generator, batch_size=batch_size, row_seeds=row_seeds)
     return AttackResult(x_adv, name, eps, step, iters, labels, clip, random_start,
                         seed if random_start else None, y)
 

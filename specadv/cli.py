@@ -12,8 +12,9 @@ def _parser() -> argparse.ArgumentParser:
         "Spectrograms to Audio Waveforms' (Koerich et al., IJCNN 2020) as a Jupyter Book."))
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="execute the notebooks on a profile and build the book")
-    r.add_argument("--profile", default=None, help="a built-in profile (smoke, demo, paper) or "
-                   "a YAML profile file; default: $SPECADV_PROFILE or demo")
+    r.add_argument("--profile", default=None, help="a built-in profile (smoke, demo, paper, "
+                   "paper-filtered: GTZAN's fault-filtered split, rehearsal) or a YAML "
+                   "profile file; default: $SPECADV_PROFILE or demo")
     r.add_argument("--data", default=None, help="a GTZAN folder (genres/ or "
                    "Data/genres_original/); replaces the profile's corpus")
     r.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"],
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "corpus":
+        from specadv.artifacts import ArtifactError
         from specadv.data import make_embedded_corpus
 
         try:
@@ -38,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"specadv: error: {exc.filename or args.out_dir}: cannot write the corpus here "
                   f"({exc.strerror}); choose a writable folder", file=sys.stderr)
+            return 1
+        except ArtifactError as exc:  # the atomic writer names the folder and the reason
+            print(f"specadv: error: cannot write the corpus here: {exc}", file=sys.stderr)
             return 1
         print(out)
         return 0
@@ -58,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         result = run(profile, data, args.device, book=not args.no_book)
-    except (RunError, ProfileError, ArtifactError) as exc:
+    except (RunError, ProfileError, ArtifactError, CorpusError) as exc:
         print(f"specadv: error: {exc}", file=sys.stderr)
         return 1
     for name, seconds in result["notebooks"]:

@@ -4,11 +4,13 @@
   original ``genres/<genre>/*.au``, the mirrored ``Data/genres_original/<genre>/*.wav``
   or the embedded corpus), checks every file and reports the ones it skips;
 - :func:`make_folds` is the authors' clip-level ``StratifiedKFold(3, shuffle=True,
-  random_state=7)``;
+  random_state=7)``; :func:`filtered_folds` is GTZAN's fault-filtered split (Kereliuk,
+  Sturm and Larsen 2015), and :func:`assign_folds` chooses between them (``folds.kind``);
 - :func:`segment` cuts a clip into 5-s windows with 75% overlap by the authors' rule.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +26,30 @@ __all__ = [
     "Clip", "Skipped", "Corpus", "CorpusError", "AudioError",
     "read_audio", "find_genre_root", "load_corpus", "make_folds", "segment", "segment_starts",
     "gather_segments", "genre_examples", "make_embedded_corpus",
+    "FOLD_KINDS", "FOLD_TRAIN", "FOLD_VALIDATION", "FILTERED_SPLIT_FILE", "MissingClipsError",
+    "filtered_split", "filtered_split_digest", "filtered_folds", "check_filtered_names",
+    "assign_folds",
 ]
+
+# ``folds.kind``: the authors' stratified k-fold, or GTZAN's fault-filtered split
+FOLD_KINDS = ("stratified", "filtered")
+# A segment's fold is the rotation it is a test segment of (0, 1, ...); the filtered
+# split's train and validation lists are in no rotation's test set:
+FOLD_TRAIN, FOLD_VALIDATION = -1, -2
+FILTERED_SPLIT_FILE = Path(__file__).with_name("splits") / "gtzan_filtered.json"
+FILTERED_SOURCE = "the fault-filtered split (Kereliuk et al. 2015)"
 
 
 class CorpusError(ValueError):
     """A corpus folder that cannot be used as it is (the message says what was expected)."""
+
+
+class MissingClipsError(CorpusError):
+    """Files of a fixed split that the corpus lacks; ``missing`` lists their GTZAN names."""
+
+    def __init__(self, message: str, missing: list[str]):
+        super().__init__(message)
+        self.missing = missing
 
 
 class AudioError(ValueError):
@@ -256,6 +277,141 @@ def make_folds(corpus, n_splits: int = 3, seed: int = 7) -> np.ndarray:
     return folds
 
 
+_ROLE_FOLDS = {"train": FOLD_TRAIN, "validation": FOLD_VALIDATION, "test": 0}
+
+
+@functools.lru_cache(maxsize=1)
+def _filtered_lists() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    import json
+
+    doc = json.loads(FILTERED_SPLIT_FILE.read_text())
+    return tuple((role, tuple(doc[role])) for role in _ROLE_FOLDS)
+
+
+def filtered_split() -> dict[str, list[str]]:
+    """GTZAN's fault-filtered split (Kereliuk, Sturm and Larsen 2015): its file names per list.
+
+    Fixed train, validation and test lists of GTZAN file names with Sturm's (2013)
+    repetitions, mislabelings and distortions left out and artists kept apart: 930 of
+    the 1000 clips. The package data ``specadv/splits/gtzan_filtered.json`` names
+    where the lists were copied from (torchaudio's ``GTZAN`` dataset, after
+    jordipons/sklearn-audio-transfer-learning).
+
+    Returns
+    -------
+    dict
+        ``"train"`` (443 names), ``"validation"`` (197) and ``"test"`` (290), each a list
+        of GTZAN file stems such as ``"blues.00029"``.
+    """
+    return {role: list(names) for role, names in _filtered_lists()}
+
+
+def filtered_split_digest() -> str:
+    """A short hash of the filtered split's lists: what a cache key names them by."""
+    import hashlib
+
+    return hashlib.sha256(repr(_filtered_lists()).encode()).hexdigest()[:12]
+
+
+def _filtered_role_folds() -> dict[str, int]:
+    """GTZAN file stem -> its fold in the filtered split (0: test; FOLD_TRAIN; FOLD_VALIDATION)."""
+    return {name: _ROLE_FOLDS[role] for role, names in _filtered_lists() for name in names}
+
+
+def _missing_clips_error(root, missing: list[str]) -> MissingClipsError:
+    n_listed = sum(len(names) for _, names in _filtered_lists())
+    by_genre = ", ".join(f"{g} {n}" for g in GENRES
+                         if (n := sum(m.startswith(f"{g}.") for m in missing)))
+    shown = ", ".join(missing[:12]) + (f" and {len(missing) - 12} more" if len(missing) > 12
+                                       else "")
+    return MissingClipsError(
+        f"{root}: {len(missing)} of the {n_listed} files of {FILTERED_SOURCE} are missing "
+        f"({by_genre}): {shown}. The split lists GTZAN's own files by name (e.g. "
+        "genres/blues/blues.00012.au or Data/genres_original/blues/blues.00012.wav): give a "
+        "complete copy of GTZAN, or choose `folds: {kind: stratified}` (the default, the "
+        "paper's folds) for any other corpus, the embedded one or a partial copy", missing)
+
+
+def check_filtered_names(path) -> Path:
+    """Check by file names alone (no file is read) that a corpus folder holds every file of
+    the filtered split, so that a run can fail before it starts.
+
+    Returns
+    -------
+    Path
+        The genre root (:func:`find_genre_root`).
+
+    Raises
+    ------
+    MissingClipsError
+        A listed file is in no genre folder: the count, the names and what to do.
+    """
+    root = find_genre_root(path)
+    present = {f.stem for g in GENRES if (root / g).is_dir()
+               for f in (root / g).iterdir() if f.is_file()}
+    missing = sorted(n for n in _filtered_role_folds() if n not in present)
+    if missing:
+        raise _missing_clips_error(root, missing)
+    return root
+
+
+def filtered_folds(corpus: Corpus) -> tuple[Corpus, np.ndarray]:
+    """GTZAN's fault-filtered split of a loaded corpus: the listed clips and their lists.
+
+    Clips are matched to the lists by GTZAN file name (the stem, ``blues.00012``), so
+    both layouts (``genres/<g>/*.au``, ``Data/genres_original/<g>/*.wav``) match. A
+    listed file that :func:`load_corpus` skipped (unreadable, e.g. the mirrored copy's
+    ``jazz.00054.wav``) stays reported in ``skipped`` and the split goes on without it;
+    a clip in no list is left out and reported there too.
+
+    Returns
+    -------
+    corpus : Corpus
+        The listed clips, in the input's order; ``skipped`` extended by the unlisted ones.
+    folds : int64 array, shape ``(n_clips,)``
+        0 for the test list (the test fold of the one rotation), :data:`FOLD_TRAIN` and
+        :data:`FOLD_VALIDATION` for the train and validation lists.
+
+    Raises
+    ------
+    MissingClipsError
+        A listed file is not in the corpus folder at all: the corpus is not GTZAN, or
+        not all of it.
+    """
+    role_fold = _filtered_role_folds()
+    present = {c.clip_id for c in corpus.clips} | {s.path.stem for s in corpus.skipped}
+    missing = sorted(n for n in role_fold if n not in present)
+    if missing:
+        raise _missing_clips_error(corpus.root, missing)
+    kept = Corpus(root=corpus.root, skipped=list(corpus.skipped))
+    for clip in corpus.clips:
+        if clip.clip_id in role_fold:
+            kept.clips.append(clip)
+        else:
+            kept.skipped.append(Skipped(clip.path, f"not in {FILTERED_SOURCE}"))
+    folds = np.array([role_fold[c.clip_id] for c in kept.clips], dtype=np.int64)
+    for role in ("train", "test"):
+        if not np.any(folds == _ROLE_FOLDS[role]):
+            raise CorpusError(f"{corpus.root}: no usable clip of the filtered split's {role} "
+                              "list (every one was skipped: see the skipped files); check the "
+                              "files, or choose `folds: {kind: stratified}`")
+    return kept, folds
+
+
+def assign_folds(corpus: Corpus, kind: str = "stratified", n_splits: int = 3,
+                 seed: int = 7) -> tuple[Corpus, np.ndarray]:
+    """The clips a split uses and each one's fold, for ``folds.kind`` of a profile.
+
+    "stratified": every clip, :func:`make_folds` (the paper's); "filtered":
+    :func:`filtered_folds` (``n_splits`` and ``seed`` are not used).
+    """
+    if kind == "stratified":
+        return corpus, make_folds(corpus, n_splits, seed)
+    if kind == "filtered":
+        return filtered_folds(corpus)
+    raise ValueError(f"folds.kind must be one of {', '.join(FOLD_KINDS)}; got {kind!r}")
+
+
 def segment_starts(n_samples: int, window: int = WINDOW_SAMPLES, overlap: float = OVERLAP) -> np.ndarray:
     """Start samples of the windows of a clip of ``n_samples`` samples, by the authors' rule.
 
@@ -346,7 +502,8 @@ def gather_segments(audio, clip_offset, seg_clip, seg_start, idx,
 
 
 def genre_examples(labels, folds, seg_clip, fold: int | None = None) -> dict[str, int]:
-    """One segment per genre: the middle segment of the first clip of that genre (in ``fold``).
+    """One segment per genre: the middle segment of the first clip of that genre among test
+    segments (of ``fold``; the filtered split's train and validation lists are in no fold).
 
     The book's example segments (players, the reproduced paper page). Arrays are per
     segment: its label, fold and clip.
@@ -354,7 +511,7 @@ def genre_examples(labels, folds, seg_clip, fold: int | None = None) -> dict[str
     labels, folds, seg_clip = np.asarray(labels), np.asarray(folds), np.asarray(seg_clip)
     out = {}
     for g, genre in enumerate(GENRES):
-        mask = labels == g
+        mask = (labels == g) & (folds >= 0)  # test segments only (of some rotation)
         if fold is not None:
             mask &= folds == fold
         idx = np.flatnonzero(mask)

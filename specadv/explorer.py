@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specadv.constants import GENRES
+from specadv.data import FOLD_TRAIN
 
 ATTACK_CHOICES = ("fgsm", "bim", "pgd", "random_sign")
 
@@ -72,6 +73,10 @@ def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
     if not 0 <= segment < len(ds):
         raise IndexError(f"segment {segment} outside the dataset's {len(ds)} segments")
     fold = int(ds.folds[segment])
+    if fold < 0:
+        raise ValueError(f"segment {segment} is in the filtered split's "
+                         f"{'train' if fold == FOLD_TRAIN else 'validation'} list, not a test "
+                         "segment: choose one of the test list (Dataset.split(0)[1])")
     m2d = run.models(rep.name)[fold].model
     m1d = run.models(rt.WAVE)[fold].model
     a = run.profile["attacks"]
@@ -79,8 +84,10 @@ def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
     clean = rep.extract(w)
     x = clean.db
     params = atk.budget_params(a, attack, eps)
-    x_adv = x if eps == 0 else atk.attack(m2d, x, attack, params,
-                                          labels=a["labels"], y_true=ds.labels[[segment]]).x_adv
+    seeds = (atk.segment_seeds(a["seed"], attack, [segment])
+             if attack in ("random_sign", "pgd") and a["seed"] is not None else None)
+    x_adv = x if eps == 0 else atk.attack(m2d, x, attack, params, labels=a["labels"],
+                                          y_true=ds.labels[[segment]], row_seeds=seeds).x_adv
     inversion = rt.Inversion.from_profile(run.profile["reconstruction"])
     y_clean, y_adv = (rep.inverse(v, clean, inversion) for v in (x, x_adv))
 

@@ -1,7 +1,7 @@
 """Profiles: every setting of a run, as data (YAML), never code.
 
 A profile file overrides :data:`DEFAULTS`, which are SPEC's (the paper's)
-values. Built-in profiles (``smoke``, ``demo``, ``paper``) live in
+values. Built-in profiles (``smoke``, ``demo``, ``paper``, ``paper-filtered``) live in
 ``specadv/profiles/``; a user's own profile is a YAML file given by path.
 Unknown keys and values of the wrong type are refused with an error that
 names the key and lists the valid ones.
@@ -38,7 +38,10 @@ DEFAULTS: dict[str, Any] = {
         "seed": 0,
     },
     "segments": {"window_samples": WINDOW_SAMPLES, "overlap": OVERLAP, "min_energy": MIN_ENERGY},
-    "folds": {"n_splits": 3, "seed": 7},
+    # "stratified": the paper's StratifiedKFold(n_splits, shuffle, seed) over clips;
+    # "filtered": GTZAN's fault-filtered train / validation / test lists (Kereliuk et al.
+    # 2015), one rotation, for a GTZAN copy only (n_splits and seed unused)
+    "folds": {"kind": "stratified", "n_splits": 3, "seed": 7},
     "model2d": {
         "width": 32, "width_stft": None,   # None: the same width for both representations
         "dense_mel": 1024, "dense_stft": 512,
@@ -157,6 +160,10 @@ def _validate(p: dict, source: str) -> None:
     if p["corpus"]["kind"] not in ("embedded", "folder"):
         raise ProfileError(f"{source}: corpus.kind must be 'embedded' or 'folder'; "
                            f"got {p['corpus']['kind']!r}")
+    if p["folds"]["kind"] not in ("stratified", "filtered"):
+        raise ProfileError(f"{source}: folds.kind must be 'stratified' (the paper's folds, any "
+                           "corpus) or 'filtered' (GTZAN's fault-filtered split, a GTZAN copy "
+                           f"only); got {p['folds']['kind']!r}")
     if p["attacks"]["labels"] not in ("predicted", "true"):
         raise ProfileError(f"{source}: attacks.labels must be 'predicted' or 'true'")
     known = ("fgsm", "bim", "pgd", "random_sign")

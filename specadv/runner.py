@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from specadv.pipeline import RUNS_ENV, project_root
+from specadv.artifacts import RUNS_ENV, project_root
+from specadv.roundtrip import REPRESENTATIONS
 
 __all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "check_inputs", "build_book", "run"]
 
@@ -36,15 +37,16 @@ class NotebookStep:
 
 
 # Execution order (dependencies first); the book's order is _toc.yml's.
+def _per_representation(notebook: str) -> list[NotebookStep]:
+    return [NotebookStep(notebook, {"representation": r}) for r in REPRESENTATIONS]
+
+
 NOTEBOOKS: list[NotebookStep] = [
     NotebookStep("01_data.ipynb"),
-    NotebookStep("02_train2d.ipynb", {"representation": "mel"}),
-    NotebookStep("02_train2d.ipynb", {"representation": "stft"}),
+    *_per_representation("02_train2d.ipynb"),
     NotebookStep("03_train1d.ipynb"),
-    NotebookStep("04_attacks.ipynb", {"representation": "mel"}),
-    NotebookStep("04_attacks.ipynb", {"representation": "stft"}),
-    NotebookStep("05_reconstruction.ipynb", {"representation": "mel"}),
-    NotebookStep("05_reconstruction.ipynb", {"representation": "stft"}),
+    *_per_representation("04_attacks.ipynb"),
+    *_per_representation("05_reconstruction.ipynb"),
     NotebookStep("06_paper_page.ipynb"),
     NotebookStep("07_transfer.ipynb"),
     NotebookStep("08_explorer.ipynb"),
@@ -67,7 +69,7 @@ def _error_outputs(nb_path: Path) -> list[tuple[int, str]]:
     return found
 
 
-REPRESENTATION_NAMES = {"mel": "Mel", "stft": "STFT"}
+REPRESENTATION_NAMES = {name: r.title for name, r in REPRESENTATIONS.items()}
 
 
 def _title_with_representation(nb_path: Path, rep: str | None) -> None:
@@ -172,14 +174,28 @@ def check_inputs(prof, data: str | None = None, root: Path | None = None) -> Non
     """Fail before any notebook starts on a corpus folder or a run folder that cannot be used.
 
     Raises :class:`~specadv.data.CorpusError` for a ``data`` folder without GTZAN's
-    genre folders and :class:`~specadv.artifacts.ArtifactError` for a run folder
-    (``SPECADV_RUNS`` or ``<project>/runs``) that cannot be written.
+    genre folders (or, for ``folds.kind`` "filtered", without every file of the filtered
+    split: :class:`~specadv.data.MissingClipsError`), a
+    :class:`~specadv.profiles.ProfileError` for the filtered split on the embedded corpus,
+    and :class:`~specadv.artifacts.ArtifactError` for a run folder (``SPECADV_RUNS`` or
+    ``<project>/runs``) that cannot be written.
     """
     from specadv.artifacts import Store
-    from specadv.data import find_genre_root
+    from specadv.data import check_filtered_names, find_genre_root
 
+    folder = data or (prof["corpus"]["path"] if prof["corpus"]["kind"] == "folder" else None)
     if data:
         find_genre_root(data)
+    if prof["folds"]["kind"] == "filtered":
+        if not folder and prof["corpus"]["kind"] == "embedded":
+            from specadv.profiles import ProfileError
+
+            raise ProfileError(f"profile '{prof.name}': folds.kind 'filtered' is GTZAN's "
+                               "fault-filtered split, and the embedded corpus is not GTZAN: "
+                               "give a GTZAN copy with --data DIR, or choose "
+                               "`folds: {kind: stratified}` (the paper's folds)")
+        if folder:
+            check_filtered_names(folder)
     runs = Path(os.environ.get(RUNS_ENV) or (root or project_root()) / "runs")
     Store(runs / prof.name)  # probes that the folder can be written
 

@@ -3,7 +3,6 @@ import ast
 import dataclasses
 from pathlib import Path
 
-import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "specadv"
 

@@ -367,3 +367,55 @@ def test_reconstruction_aware_attack_stays_in_the_ball_and_fools_the_round_trip(
         loss_bim = torch.nn.functional.nll_loss(trip(bim(model, x, y, iters=5)), y)
         loss_clean = torch.nn.functional.nll_loss(trip(x), y)
     assert loss_aware > loss_clean and loss_aware >= loss_bim - 1e-3
+
+
+# ----------------------------------------------------------------------------- per-segment noise
+@pytest.mark.parametrize("name", ["random_sign", "pgd"])
+def test_per_segment_seeds_make_the_noise_independent_of_batch_size_and_order(name):
+    from specadv.attacks import segment_seeds
+
+    model = _model(SmallCNN)
+    x = _db_inputs(40, seed=3, margin=1.0)
+    segments = np.arange(100, 140)
+    params = {"eps": 0.3, "seed": 0, **({"step": 0.1, "iters": 3} if name == "pgd" else {})}
+    seeds = segment_seeds(0, name, segments)
+    whole = attack(model, x, name, params, row_seeds=seeds).x_adv
+    for bs in (16, 32):
+        assert torch.equal(attack(model, x, name, params, row_seeds=seeds, batch_size=bs).x_adv,
+                           whole)
+    # a segment attacked alone, or in another batch, gets the same draw
+    assert torch.equal(attack(model, x[7:8], name, params, row_seeds=seeds[7:8]).x_adv, whole[7:8])
+    if name == "random_sign":
+        d = (whole - x).sign()
+        assert not torch.equal(d[0], d[16]), "segments 0 and 16 share a sign pattern"
+    with pytest.raises(ValueError, match="one seed per row"):
+        attack(model, x, name, params, row_seeds=seeds[:3])
+
+
+def test_the_attack_stage_gives_the_same_noise_for_batch_sizes_16_and_32(tmp_path, monkeypatch):
+    from specadv import artifacts
+    from specadv.profiles import DEFAULTS
+    from specadv.stages import attack as stage
+
+    monkeypatch.setattr(stage, "CPU_ATTACK_BATCH", 64)
+    monkeypatch.setattr(stage, "representation", lambda rep: type("R", (), {
+        "feature_shape": (N_F, N_T)})())
+    torch.manual_seed(0)
+    model = SmallCNN(n_classes=10).eval()  # the stage stores 10 genres' probabilities
+    x_all = _db_inputs(48, seed=5, dtype=torch.float32, margin=1.0).numpy()
+    y = np.zeros(48, dtype=np.int64)
+    test_idx = np.arange(3, 43)
+    out = {}
+    for bs in (16, 32):
+        settings = {**DEFAULTS["attacks"], "names": ["random_sign", "pgd"], "batch_size": bs,
+                    "sweep_eps": [0.3], "sweep_attacks": ["pgd"], "pgd_iters": 2}
+        entry = artifacts.Store(tmp_path / f"bs{bs}").entry("attacks-x", {"bs": bs})
+        stage.attack_fold(entry, model, "x", x_all, test_idx, y, settings,
+                          torch.device("cpu"), show_progress=False)
+        out[bs] = (np.load(entry.path("delta_random_sign.npy")),
+                   np.load(entry.path("probs_pgd.npy")), entry.info()["sweep"])
+    assert np.array_equal(out[16][0], out[32][0])
+    assert np.array_equal(out[16][1], out[32][1])
+    assert out[16][2] == out[32][2]
+    signs = np.sign(out[16][0])
+    assert not np.array_equal(signs[0], signs[16])  # the bug: every batch restarted one seed

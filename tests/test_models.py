@@ -1,5 +1,4 @@
 """Tests of specadv.models: the paper's 2D CNN layer list and shapes, the 1D CNN."""
-import numpy as np
 import pytest
 import torch
 from torch import nn

@@ -14,7 +14,7 @@ def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
     a = paper["attacks"]
     assert (a["fgsm_eps"], a["bim_eps"], a["bim_step"], a["bim_iters"]) == (0.3, 0.3, 0.1, 10)
     assert a["labels"] == "predicted" and a["clip"] is False
-    assert paper["folds"] == {"n_splits": 3, "seed": 7}
+    assert paper["folds"] == {"kind": "stratified", "n_splits": 3, "seed": 7}
     for name in ("smoke", "demo"):
         assert load_profile(name)["train2d"]["validation"] == "clip"
 

@@ -5,7 +5,8 @@ import numpy as np
 
 from specadv import evaluation as ev
 from specadv.constants import GENRES, SAMPLE_RATE
-from specadv.report.names import ATTACK_NAMES, LOUDNESS_METRICS, REPRESENTATIONS_2D
+from specadv.report.names import (ATTACK_NAMES, FILTERED_SPLIT, LOUDNESS_METRICS,
+                                  REPRESENTATIONS_2D, fold_name)
 from specadv.report.tables import cross_matrix, inversion_table, loudness_table
 
 
@@ -53,9 +54,9 @@ def plot_learning_curves(fold_models, title: str):
     for fm in fold_models:
         h = fm.history
         ep = np.arange(1, len(h["loss"]) + 1)
-        c = f"C{fm.fold}"
-        axes[0].plot(ep, h["loss"], c, label=f"fold {fm.fold + 1} train")
-        axes[0].plot(ep, h["val_loss"], c + "--", label=f"fold {fm.fold + 1} validation")
+        c, fold = f"C{fm.fold}", fold_name(fm.fold, len(fold_models))
+        axes[0].plot(ep, h["loss"], c, label=f"{fold} train")
+        axes[0].plot(ep, h["val_loss"], c + "--", label=f"{fold} validation")
         axes[1].plot(ep, 100 * np.asarray(h["accuracy"]), c)
         axes[1].plot(ep, 100 * np.asarray(h["val_accuracy"]), c + "--")
         axes[1].axvline(fm.best_epoch, color=c, lw=0.6, alpha=0.5)
@@ -81,7 +82,8 @@ def plot_confusion(ds, fold_models, title: str):
                     color="white" if norm[i, j] > 0.5 else "black")
     ax.set_xticks(range(10), GENRES, rotation=60, fontsize=8)
     ax.set_yticks(range(10), GENRES, fontsize=8)
-    ax.set(xlabel="predicted", ylabel="true", title=f"{title}: segments, all test folds")
+    tested = f"the {FILTERED_SPLIT}'s test list" if len(fold_models) == 1 else "all test folds"
+    ax.set(xlabel="predicted", ylabel="true", title=f"{title}: segments, {tested}")
     return fig
 
 
@@ -108,9 +110,12 @@ def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attacks: list[str], ds=N
     ax.set_xscale("log")
     ax.axvline(0.3, color="0.5", lw=0.8, ls="--")
     ax.text(0.3, 2, " paper's eps", fontsize=8, color="0.4")
-    spread = "95% CI over clips" if ds is not None else "± std over folds"
+    one = len(next(iter(sweeps.values()), [[]])) == 1  # one rotation: the filtered split
+    spread = ("95% CI over clips" if ds is not None else
+              "no spread: one split" if one else "± std over folds")
     ax.set(xlabel="eps (dB, L-inf; leftmost point: no attack)", ylabel="segment accuracy (%)",
-           ylim=(0, 100), title=f"2D CNN accuracy against the attack budget (mean, {spread})")
+           ylim=(0, 100), title=f"2D CNN accuracy against the attack budget "
+                                f"({FILTERED_SPLIT if one else 'mean'}, {spread})")
     ax.legend(fontsize=8)
     return fig
 

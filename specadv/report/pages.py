@@ -51,7 +51,9 @@ def paper_page_html(ds, rep: str, examples: dict[str, int], fold_models, recs, a
                          "SNR (standard)": f"{metrics.snr(original, y):.2f}",
                          "audio reconstructed": audio_player(y, f"{prefix}_{rep}_{genre}_{cond}", sink)})
         parts.append(f"<h4>{genre.upper()} <small>({clip.clip_id}, segment "
-                     f"{int(ds.seg_index[i])}, test fold {fold + 1})</small></h4>"
+                     f"{int(ds.seg_index[i])}, "
+                     f"{'the filtered split' if ds.n_folds == 1 else f'test fold {fold + 1}'})"
+                     "</small></h4>"
                      f"<p>Original: {audio_player(original, f'{prefix}_{genre}_original', sink)}</p>"
                      + audio_players_html(rows, list(rows[0])))
     return "\n".join(parts)

@@ -7,24 +7,29 @@ import numpy as np
 
 from specadv import evaluation as ev
 from specadv.constants import GENRES
-from specadv.report.names import (ATTACK_NAMES, CI_ROWS, LOUDNESS_METRICS, MODEL_NAMES, PAPER,
-                                  REPRESENTATIONS_2D)
+from specadv.report.names import (ATTACK_NAMES, CI_ROWS, FILTERED_SPLIT, LOUDNESS_METRICS,
+                                  MODEL_NAMES, PAPER, REPRESENTATIONS_2D, fold_name)
 
 
 __all__ = ["corpus_summary", "skipped_table", "with_mean_std", "training_table", "first_n_table", "attack_table", "sweep_table", "snr_table", "transfer_table", "summary_table", "accuracy_summary", "round_trip_table", "transfer_stats_table", "cross_matrix", "mcnemar_table", "validation_table", "loudness_table", "aware_table", "inversion_table"]
 
 
 def corpus_summary(ds):
-    """Clips and segments per genre and fold, as a DataFrame."""
+    """Clips and segments per genre and fold (the filtered split: per list), as a DataFrame."""
     import pandas as pd
 
+    from specadv.data import FOLD_TRAIN, FOLD_VALIDATION
+
+    parts = ({"train": FOLD_TRAIN, "validation": FOLD_VALIDATION, "test": 0}
+             if getattr(ds, "split_kind", "stratified") == "filtered"
+             else {f"fold {k + 1}": k for k in range(ds.n_folds)})
     rows = []
     for g, genre in enumerate(GENRES):
         clips = [c for c in ds.clips if c.label == g]
         row = {"genre": genre, "clips": len(clips),
                "segments": int(np.sum(ds.labels == g))}
-        for k in range(ds.n_folds):
-            row[f"fold {k + 1} segments"] = int(np.sum((ds.labels == g) & (ds.folds == k)))
+        for name, k in parts.items():
+            row[f"{name} segments"] = int(np.sum((ds.labels == g) & (ds.folds == k)))
         rows.append(row)
     df = pd.DataFrame(rows).set_index("genre")
     df.loc["total"] = df.sum()
@@ -44,17 +49,23 @@ def skipped_table(ds):
 
 def with_mean_std(df, label_col: str = "fold", ci: dict | None = None):
     """Append 'mean' and 'std' rows (sample std over the folds) to a per-fold table, and
-    the 95% bootstrap interval over clips of the columns in ``ci`` (column -> (low, high))."""
+    the 95% bootstrap interval over clips of the columns in ``ci`` (column -> (low, high)).
+
+    A table of one rotation (the filtered split) gets no mean or std of one value: its
+    row "fold 1 ..." is named "filtered split ..." instead."""
     import pandas as pd
 
     num = df.select_dtypes("number")
-    mean, std = num.mean(), num.std(ddof=1)
-    extra = pd.DataFrame([mean, std], index=["mean", "std"])
+    parts = [df]
+    if len(df) == 1:
+        parts = [df.rename(index=lambda i: str(i).replace("fold 1", FILTERED_SPLIT, 1))]
+    else:
+        parts.append(pd.DataFrame([num.mean(), num.std(ddof=1)], index=["mean", "std"]))
     if ci:
-        extra = pd.concat([extra, pd.DataFrame(
+        parts.append(pd.DataFrame(
             [{c: v[0] for c, v in ci.items()}, {c: v[1] for c, v in ci.items()}],
-            index=list(CI_ROWS))])
-    return pd.concat([df, extra])
+            index=list(CI_ROWS)))
+    return pd.concat(parts)
 
 
 def _ci(ds, columns: dict, level: str) -> dict:
@@ -156,13 +167,14 @@ def transfer_table(ds, fold_models_1d, recs_by_rep, level: str = "segment"):
 
 
 def summary_table(res):
-    """The paper's headline figures beside this run's (segment accuracy, mean over folds)."""
+    """The paper's headline figures beside this run's (segment accuracy, mean over folds; one
+    rotation, the filtered split: its accuracy)."""
     import pandas as pd
 
     ds = res.ds
     wave = res.need("models", "wave")
     rows = {}
-    for rep in ("mel", "stft"):
+    for rep in REPRESENTATIONS_2D:
         models, atts, recs = res.need("models", rep), res.need("attacks", rep), res.need("reconstructions", rep)
 
         intervals = []
@@ -194,23 +206,25 @@ def summary_table(res):
     c = res.profile["corpus"]
     corpus = (f"embedded corpus, {c['clips_per_genre']} clips x {c['seconds']:g} s per genre"
               if c["kind"] == "embedded" else f"corpus folder {c['path']}")
-    df.columns.name = f"profile {res.profile['name']}; {corpus}; segment accuracy %"
+    split = f"; {FILTERED_SPLIT}" if ds.n_folds == 1 else ""
+    df.columns.name = f"profile {res.profile['name']}; {corpus}{split}; segment accuracy %"
     return df
 
 
 def accuracy_summary(ds, rows: dict, level: str = "segment"):
     """One row per label of ``rows`` (label -> per-fold ``(idx, probs)`` pairs): accuracy
-    (%) per fold, the mean and sample std over folds, and the 95% interval over clips."""
+    (%) per fold, the mean and sample std over folds (one rotation, the filtered split:
+    its accuracy alone), and the 95% interval over clips."""
     import pandas as pd
 
     out = {}
     for label, pairs in rows.items():
         per_fold = [ev.ds_accuracies(ds, idx, p)[level] for idx, p in pairs]
         _, lo, hi = ev.ds_accuracy_ci(ds, pairs, level)
-        out[label] = {**{f"fold {k + 1}": v for k, v in enumerate(per_fold)},
-                      "mean": float(np.mean(per_fold)),
-                      "std": float(np.std(per_fold, ddof=1)) if len(per_fold) > 1 else np.nan,
-                      CI_ROWS[0]: lo, CI_ROWS[1]: hi}
+        cells = {FILTERED_SPLIT: per_fold[0]} if len(per_fold) == 1 else {
+            **{f"fold {k + 1}": v for k, v in enumerate(per_fold)},
+            "mean": float(np.mean(per_fold)), "std": float(np.std(per_fold, ddof=1))}
+        out[label] = {**cells, CI_ROWS[0]: lo, CI_ROWS[1]: hi}
     return pd.DataFrame(out).T
 
 
@@ -278,7 +292,7 @@ def cross_matrix(res, attack: str):
         recs = res.need("reconstructions", rep)
         src = MODEL_NAMES[rep]
         clean[src], adv[src] = {}, {}
-        for t in ("mel", "stft", "wave"):
+        for t in (*REPRESENTATIONS_2D, "wave"):
             for table, cond in ((clean, "clean"), (adv, attack)):
                 table[src][MODEL_NAMES[t]] = float(np.mean([
                     ev.ds_accuracies(ds, r.test_idx, r.probs[cond][t])["segment"] for r in recs]))
@@ -304,7 +318,7 @@ def mcnemar_table(res):
                         (f"1D CNN, audio from {rep}", r.probs["clean"]["wave"],
                          r.probs[a]["wave"])):
                     t = ev.mcnemar(before.argmax(1) == y, after.argmax(1) == y)
-                    out[(what, ATTACK_NAMES[a], f"fold {m.fold + 1}")] = {
+                    out[(what, ATTACK_NAMES[a], fold_name(m.fold, len(models)))] = {
                         "segments": t["n"], "accuracy before %": 100 * t["accuracy_a"],
                         "accuracy after %": 100 * t["accuracy_b"],
                         "right -> wrong": t["b"], "wrong -> right": t["c"], "p (exact)": t["p"]}
@@ -321,16 +335,20 @@ def validation_table(res, kind: str = "mel"):
 
     ds = res.ds
     out = {}
+    n_folds = 1
     for by in ("clip", "segment"):
-        for fm in res.need("validation", by):
+        fold_models = res.need("validation", by)
+        n_folds = len(fold_models)
+        for fm in fold_models:
             test = ev.ds_accuracies(ds, fm.test_idx, fm.test_probs)["segment"]
-            out[(by, f"fold {fm.fold + 1}")] = {
+            out[(by, fold_name(fm.fold, n_folds))] = {
                 "validation (kept epoch)": 100 * fm.val_accuracy, "test": test,
                 "validation - test": 100 * fm.val_accuracy - test, "kept epoch": fm.best_epoch}
     df = pd.DataFrame(out).T
-    means = df.groupby(level=0, sort=False).mean()
-    means.index = pd.MultiIndex.from_tuples([(b, "mean") for b in means.index])
-    df = pd.concat([df, means]).sort_index(level=0, sort_remaining=False)
+    if n_folds > 1:  # one rotation (the filtered split): no mean of one
+        means = df.groupby(level=0, sort=False).mean()
+        means.index = pd.MultiIndex.from_tuples([(b, "mean") for b in means.index])
+        df = pd.concat([df, means]).sort_index(level=0, sort_remaining=False)
     df.index.names = ["validation held out by", ""]
     df.columns.name = MODEL_NAMES[kind]
     return df

@@ -8,8 +8,8 @@ import numpy as np
 
 from specadv import artifacts
 from specadv.constants import GENRES, SAMPLE_RATE
-from specadv.data import (gather_segments, genre_examples, kept_windows, load_corpus,
-                          make_folds, read_audio)
+from specadv.data import (FOLD_TRAIN, FOLD_VALIDATION, assign_folds, gather_segments,
+                          genre_examples, kept_windows, load_corpus, read_audio)
 from specadv.roundtrip import REPRESENTATIONS, representation, to_device
 from specadv.stages import progress
 
@@ -22,13 +22,19 @@ class ClipInfo:
     genre: str
     label: int
     path: str
-    fold: int
+    fold: int  # the rotation it is a test clip of; FOLD_TRAIN / FOLD_VALIDATION: in none
     n_samples: int
     n_segments: int
 
 
 class Dataset:
-    """Segments, labels, folds, audio and features of one corpus, memory-mapped from disk."""
+    """Segments, labels, folds, audio and features of one corpus, memory-mapped from disk.
+
+    ``folds[i]`` is the rotation segment ``i`` is a test segment of (``0 .. n_folds - 1``).
+    With ``folds.kind`` "filtered" (``split_kind``) there is one rotation: its test list
+    is fold 0 and its train and validation lists are :data:`~specadv.data.FOLD_TRAIN`
+    and :data:`~specadv.data.FOLD_VALIDATION`, in no rotation's test set.
+    """
 
     def __init__(self, entry: artifacts.Entry):
         self.entry = entry
@@ -37,6 +43,7 @@ class Dataset:
         self.clips = [ClipInfo(**c) for c in info["clips"]]
         self.skipped: list[dict] = info["skipped"]
         self.silent_clips: list[str] = info["silent_clips"]
+        self.split_kind: str = info.get("split_kind", "stratified")
 
         def load(name):
             return artifacts.load_npy(entry.path(name), mmap=True)
@@ -78,21 +85,36 @@ class Dataset:
         return np.asarray(self.audio[self.clip_offset[clip]: self.clip_offset[clip + 1]])
 
     def split(self, fold: int) -> tuple[np.ndarray, np.ndarray]:
-        """(train, test) segment indices of rotation ``fold`` (test = that fold)."""
-        return np.flatnonzero(self.folds != fold), np.flatnonzero(self.folds == fold)
+        """(train, test) segment indices of rotation ``fold`` (test = that fold; train = the
+        other folds, or the filtered split's train list: never its validation list)."""
+        test = self.folds == fold
+        return np.flatnonzero(~test & (self.folds != FOLD_VALIDATION)), np.flatnonzero(test)
+
+    def validation(self, fold: int) -> np.ndarray | None:
+        """Segment indices that select the kept epoch of rotation ``fold`` where the split
+        fixes them (the filtered split's validation list); None where the training holds
+        them out of the training segments itself (:func:`specadv.training.validation_split`)."""
+        if self.split_kind != "filtered":
+            return None
+        return np.flatnonzero(self.folds == FOLD_VALIDATION)
 
     def examples(self, fold: int | None = None) -> dict[str, int]:
         """The book's example segments: one per genre (:func:`specadv.data.genre_examples`)."""
         return genre_examples(self.labels, self.folds, self.seg_clip, fold)
 
     def segment_table(self):
-        """One row per segment: clip id, genre, fold, segment index, start (s)."""
+        """One row per segment: clip id, genre, fold (the filtered split: its list), segment
+        index, start (s)."""
         import pandas as pd
 
+        fold = self.folds
+        if self.split_kind == "filtered":
+            lists = {0: "test", FOLD_TRAIN: "train", FOLD_VALIDATION: "validation"}
+            fold = [lists[int(f)] for f in self.folds]
         return pd.DataFrame({
             "clip_id": [self.clips[c].clip_id for c in self.seg_clip],
             "genre": [GENRES[y] for y in self.labels],
-            "fold": self.folds, "segment": self.seg_index,
+            "fold": fold, "segment": self.seg_index,
             "start_s": self.seg_start / SAMPLE_RATE})
 
 
@@ -118,14 +140,16 @@ class SegmentAudio:
 
 def build_dataset(entry: artifacts.Entry, path: Path, segments: dict, folds: dict, device,
                   show_progress: bool = True) -> None:
-    """Read the corpus at ``path``, split it into folds and segments, and write the audio,
-    the segment tables and every representation's features into ``entry``."""
+    """Read the corpus at ``path``, split it into folds (``folds``: a profile's section, see
+    :func:`specadv.data.assign_folds`) and segments, and write the audio, the segment
+    tables and every representation's features into ``entry``."""
     import torch
 
     window, overlap, min_energy = (segments["window_samples"], segments["overlap"],
                                    segments["min_energy"])
-    corpus = load_corpus(path, progress=show_progress)
-    fold_of = make_folds(corpus, **folds)
+    kind = folds.get("kind", "stratified")
+    corpus, fold_of = assign_folds(load_corpus(path, progress=show_progress), kind,
+                                   folds["n_splits"], folds["seed"])
     offsets = np.concatenate([[0], np.cumsum([c.n_samples for c in corpus.clips])])
     seg_clip, seg_index, seg_start = [], [], []
     clips, silent = [], []
@@ -170,7 +194,7 @@ def build_dataset(entry: artifacts.Entry, path: Path, segments: dict, folds: dic
     for name, ref in refs.items():
         artifacts.save_npy(entry.path(f"{name}_ref.npy"), ref)
     entry.commit(corpus_root=str(corpus.root), clips=clips, skipped=skipped,
-                 silent_clips=silent, window_samples=window)
+                 silent_clips=silent, window_samples=window, split_kind=kind)
 
 
 class _feature_writers:

@@ -6,6 +6,7 @@ and nothing before it.
 """
 from __future__ import annotations
 
+from specadv.data import filtered_split_digest
 from specadv.roundtrip import WAVE
 from specadv.stages import train
 
@@ -14,7 +15,7 @@ __all__ = ["stage_key", "STAGE_VERSIONS"]
 # A stage's own version, in its cache key: bump it when what the stage stores changes, so
 # its entries (and those that read them) are recomputed and the cheaper stages before it
 # are kept (artifacts.CODE_VERSION invalidates everything).
-STAGE_VERSIONS = {"attacks": 3, "reconstruction": 2, "aware": 2, "inversion": 3}
+STAGE_VERSIONS = {"attacks": 4, "reconstruction": 2, "aware": 2, "inversion": 3}
 
 
 def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) -> dict:
@@ -32,7 +33,12 @@ def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) 
             corpus = {"folder": str(path), "files": sorted(
                 (str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
                 for f in path.rglob("*") if f.is_file())}
-        return {"corpus": corpus, "segments": p["segments"], "folds": p["folds"]}
+        # a stratified run keeps the key it had before folds.kind existed; a filtered one
+        # also names the split's lists by their digest
+        folds = {k: v for k, v in p["folds"].items() if k != "kind"}
+        if p["folds"]["kind"] != "stratified":
+            folds.update(kind=p["folds"]["kind"], lists=filtered_split_digest())
+        return {"corpus": corpus, "segments": p["segments"], "folds": folds}
     if stage == "model":
         return {"dataset": run.dataset().key, "kind": kind, "fold": fold,
                 "model": train.model_config(p, kind),

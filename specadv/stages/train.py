@@ -36,22 +36,29 @@ class FoldModel:
 def train_fold(entry: artifacts.Entry, ds: Dataset, kind: str, fold: int, model_config: dict,
                config: training.TrainConfig, show_progress: bool = True) -> None:
     """Train the model of ``kind`` on the training folds of rotation ``fold`` and write its
-    checkpoint, clean test predictions and validation segments into ``entry``."""
+    checkpoint, clean test predictions and validation segments into ``entry``.
+
+    The validation segments that select the kept epoch are the split's own where it
+    fixes them (the filtered split's validation list: every training segment is fitted);
+    else ``config.validation_by`` holds them out of the training segments."""
     from specadv.models import build_model
 
     x = SegmentAudio(ds) if kind == WAVE else ds.features(kind)
     train_idx, test_idx = ds.split(fold)
-    fit_pos, val_pos = training.validation_split(
-        ds.seg_clip[train_idx], ds.labels[train_idx], config.validation_fraction,
-        by=config.validation_by, seed=config.seed)
+    fit_idx, val_idx = train_idx, ds.validation(fold)
+    if val_idx is None:
+        fit_pos, val_pos = training.validation_split(
+            ds.seg_clip[train_idx], ds.labels[train_idx], config.validation_fraction,
+            by=config.validation_by, seed=config.seed)
+        fit_idx, val_idx = train_idx[fit_pos], train_idx[val_pos]
     model = build_model(model_kind(kind), seed=config.seed + fold, **model_config)
-    result = training.train(model, x, ds.labels, train_idx[fit_pos], train_idx[val_pos],
-                            config, progress=show_progress)
+    result = training.train(model, x, ds.labels, fit_idx, val_idx, config,
+                            progress=show_progress)
     training.save_checkpoint(entry.path("model.pt"), model, result.history, config,
                              extra={"fold": fold, "kind": kind, "dataset": ds.key})
     probs = training.predict(model, x, test_idx, batch_size=config.batch_size)
     artifacts.save_npy(entry.path("test_probs.npy"), probs)
-    artifacts.save_npy(entry.path("val_idx.npy"), train_idx[val_pos])
+    artifacts.save_npy(entry.path("val_idx.npy"), val_idx)
     entry.commit(history=result.history, best_epoch=result.best_epoch,
                  val_accuracy=result.best_val_accuracy, seconds=result.seconds,
                  device=result.device)
