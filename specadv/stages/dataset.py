@@ -181,7 +181,7 @@ def build_dataset(entry: artifacts.Entry, path: Path, segments: dict, folds: dic
     n, batch = len(seg_clip), (512 if device.type == "cuda" else 64)
     reps = list(REPRESENTATIONS.values())
     refs = {r.name: np.zeros(n, dtype=np.float32) for r in reps}
-    with _feature_writers(entry, reps, n) as out:
+    with _FeatureWriters(entry, reps, n) as out:
         for lo in progress(range(0, n, batch), show_progress, desc="features", unit="batch"):
             idx = np.arange(lo, min(lo + batch, n))
             w = to_device(gather_segments(audio, offsets, seg_clip, seg_start, idx, window),
@@ -197,7 +197,7 @@ def build_dataset(entry: artifacts.Entry, path: Path, segments: dict, folds: dic
                  silent_clips=silent, window_samples=window, split_kind=kind)
 
 
-class _feature_writers:
+class _FeatureWriters:
     """float16 memmaps ``<rep>.npy`` of every representation, committed together."""
 
     def __init__(self, entry, reps, n):
