@@ -29,7 +29,7 @@ AMIN_AMPLITUDE = 1e-5  # librosa.amplitude_to_db's amin
 
 __all__ = [
     "SAMPLE_RATE", "N_FFT", "HOP_LENGTH", "N_MELS", "TOP_DB",
-    "mel_filterbank", "stft", "mel_db", "stft_db", "n_frames",
+    "mel_filterbank", "stft", "mel_db", "stft_db", "stft_paper_db", "n_frames",
 ]
 
 
@@ -152,3 +152,28 @@ def stft_db(waveforms, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
     if return_ref:
         out = out + (_out(ref, waveforms, single),)
     return out
+
+
+def stft_paper_db(waveforms, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH):
+    """The authors' STFT form: the dB of the real part, shifted non-negative per segment.
+
+    ``D = stft(y)``; a per-segment shift ``c = -min(Re D)`` makes the real part
+    non-negative; the 2D CNN's input is ``amplitude_to_db(Re D + c, ref=1.0,
+    top_db=None)`` (an absolute level, not the segment's maximum), and the imaginary
+    part is kept for the inverse (:func:`specadv.reconstruction.stft_paper_to_audio`).
+    The authors' notebooks do not show the forward step; ``c = -min(Re D)`` and
+    ``top_db=None`` are inferred from their files (SPEC), which they reproduce.
+
+    Returns
+    -------
+    (db, imag, shift)
+        ``db`` and ``imag`` of shape ``(batch, 1 + n_fft // 2, n_frames)`` (``(257, 431)``
+        per 5-s segment), ``shift`` ``c`` of shape ``(batch,)``; numpy in, numpy out.
+    """
+    x, single = _as_batch(waveforms)
+    x = _real(x)
+    d = stft(x, n_fft, hop_length)
+    shift = -d.real.amin(dim=(-2, -1))
+    db = 20.0 * torch.log10((d.real + shift[:, None, None]).clamp_min(AMIN_AMPLITUDE))
+    return (_out(db, waveforms, single), _out(d.imag.contiguous(), waveforms, single),
+            _out(shift, waveforms, single))

@@ -53,7 +53,7 @@ from .features import AMIN_AMPLITUDE, mel_filterbank
 __all__ = [
     "SEGMENT_SAMPLES", "GL_ITERS", "GL_MOMENTUM", "STFT_GL_ITERS", "NNLS_ITERS", "PGHI_ITERS",
     "PGHI_MOMENTUM", "PGHI_SETTINGS",
-    "db_to_amplitude", "istft", "pghi_phase", "griffin_lim", "mel_to_stft", "mel_to_audio",
+    "db_to_amplitude", "istft", "stft_paper_to_audio", "pghi_phase", "griffin_lim", "mel_to_stft", "mel_to_audio",
     "stft_to_audio", "apply_db_perturbation", "stft_griffin_lim",
 ]
 
@@ -744,3 +744,31 @@ def stft_griffin_lim(stft_db, ref=None, n_iter: int = STFT_GL_ITERS,
     y = griffin_lim(mag, n_iter=n_iter, momentum=momentum, hop_length=hop_length,
                     length=length, init=init, seed=seed)
     return _out(y, stft_db)
+
+
+def stft_paper_to_audio(db, imag, shift, hop_length: int = HOP_LENGTH,
+                        length: int | None = SEGMENT_SAMPLES):
+    """The authors' inverse of their STFT form (:func:`specadv.features.stft_paper_db`).
+
+    ``R = db_to_amplitude(db) - shift``, then ``istft(R + 1j * imag)``: a perturbation of
+    ``db`` changes the real part only, and the clean imaginary part is put back. A
+    change of ``+-eps`` dB moves ``Re D + c`` by about ``+-eps / 8.7`` of itself, so every
+    bin, silent ones too, gets noise in proportion to ``c`` (the segment's most negative
+    real part): broadband noise set by the peak, not by the local spectrum.
+
+    Parameters
+    ----------
+    db : ``(..., 1 + n_fft // 2, frames)``, dB re 1 (clean or perturbed)
+    imag : same shape: the clean STFT's imaginary part
+    shift : ``db.shape[:-2]``: the per-segment shift ``c``
+    length : output samples (110250 for a 5-s segment)
+
+    Returns
+    -------
+    y : ``(..., length)``; numpy in, numpy out; tensor in, tensor out.
+    """
+    x = _as_tensor(db, "db")
+    im = _as_tensor(imag, "imag").to(device=x.device, dtype=x.dtype)
+    c = _as_tensor(shift, "shift").to(device=x.device, dtype=x.dtype)
+    real = torch.pow(10.0, x / 20.0) - c[..., None, None]
+    return _out(istft(torch.complex(real, im), hop_length=hop_length, length=length), db)

@@ -271,3 +271,96 @@ def test_unperturbed_stft_round_trip_re_extracts_the_same_features():
         d = np.abs(a.numpy() - b.numpy())  # dB; float32 rounding, largest near the floor
         assert d.max() < 0.01 and np.median(d) < 1e-4
     np.testing.assert_allclose(ref2.numpy(), ref.numpy(), rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- the authors' STFT form
+def test_stft_paper_db_is_the_shifted_real_part_in_db_as_librosa_computes_it():
+    import librosa
+
+    from specadv.features import stft_paper_db
+
+    y = _music_like(2, 5.0)
+    db, imag, shift = stft_paper_db(y)
+    assert db.shape == imag.shape == (2, 257, 431) and shift.shape == (2,)
+    for k in range(2):
+        d = librosa.stft(y[k].astype(np.float64), n_fft=512, hop_length=256)
+        assert shift[k] == pytest.approx(-d.real.min(), rel=1e-4)
+        ref = librosa.amplitude_to_db(d.real - d.real.min(), ref=1.0, top_db=None)
+        assert np.abs(db[k] - ref).max() < 1e-2
+        assert np.allclose(imag[k], d.imag, atol=1e-4)
+    t = stft_paper_db(torch.from_numpy(y[0]))  # tensor in, tensor out; one segment
+    assert torch.is_tensor(t[0]) and tuple(t[0].shape) == (257, 431)
+
+
+def test_the_authors_stft_inverse_round_trips_clean_audio():
+    from specadv.features import stft_paper_db
+    from specadv.metrics import snr, snr_paper
+    from specadv.reconstruction import stft_paper_to_audio
+
+    y = _music_like(2, 5.0)
+    out = stft_paper_to_audio(*stft_paper_db(y))
+    assert out.shape == y.shape
+    assert np.all(snr_paper(y, out) >= 60) and np.all(snr(y, out) >= 60)
+
+
+def _paper_segments(paper_audio):
+    import soundfile as sf
+
+    # 970_16_stft.wav is the round trip of the next segment (SPEC): left out
+    for f in sorted(paper_audio.glob("*_original.wav")):
+        clip = f.name.replace("_original.wav", "")
+        if clip != "970_16":
+            yield clip, sf.read(f, dtype="float32")[0][:110250]
+
+
+def test_the_authors_stft_form_reproduces_their_files(paper_audio):
+    import soundfile as sf
+
+    from specadv.features import stft_paper_db
+    from specadv.metrics import snr, snr_paper
+    from specadv.reconstruction import stft_paper_to_audio
+
+    for clip, x in _paper_segments(paper_audio):
+        y = stft_paper_to_audio(*stft_paper_db(x))
+        assert snr_paper(x, y) >= 60, clip
+        theirs = sf.read(paper_audio / f"{clip}_stft.wav", dtype="float32")[0]
+        n = min(len(theirs), len(y))
+        assert snr(theirs[:n], y[:n]) > 50, clip  # their 16-bit file, our float round trip
+
+
+def test_random_signs_on_the_authors_form_land_in_the_papers_snr_range(paper_audio):
+    from specadv.features import stft, stft_db, stft_paper_db
+    from specadv.metrics import snr_paper
+    from specadv.reconstruction import stft_paper_to_audio, stft_to_audio
+
+    rng = np.random.default_rng(0)
+    for clip, x in _paper_segments(paper_audio):
+        db, imag, shift = stft_paper_db(x)
+        sign = rng.choice([-1.0, 1.0], size=db.shape).astype(np.float32)
+        clean = stft_paper_to_audio(db, imag, shift)
+        noisy = stft_paper_to_audio(db + 0.3 * sign, imag, shift)
+        assert 10 <= snr_paper(clean, noisy) <= 30, clip  # the page's BIM/FGSM range
+        mag = stft_db(x)[0]
+        z = stft(torch.from_numpy(x))
+        y_mag = stft_to_audio(mag + 0.3 * sign, original_stft=z.numpy(), clean_db=mag)
+        assert snr_paper(x, y_mag) > 40, clip  # the magnitude form at the same budget
+
+
+def test_the_authors_mel_inverse_writes_110080_samples_at_the_level_of_s_over_max_s(paper_audio):
+    import librosa
+
+    from specadv.features import mel_db
+    from specadv.reconstruction import mel_to_audio
+
+    def mel_max(y):
+        return librosa.feature.melspectrogram(y=np.asarray(y, np.float64), sr=22050, n_fft=512,
+                                              hop_length=256, n_mels=64, power=1.0).max()
+
+    for clip, x in list(_paper_segments(paper_audio))[:3]:
+        m, ref = mel_db(x, return_ref=True)
+        y = mel_to_audio(m, ref=None, length=None, n_iter=8)  # the authors' call
+        assert y.shape == (110080,), clip
+        assert abs(mel_max(y) - 1.0) < 0.1, clip  # the Mel of S / max(S): its maximum is 1
+        restored = mel_to_audio(m, ref=ref, n_iter=8)  # this project's: the level put back
+        assert restored.shape == (110250,)
+        assert abs(mel_max(restored) / mel_max(x) - 1.0) < 0.1, clip
