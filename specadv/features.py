@@ -29,7 +29,7 @@ AMIN_AMPLITUDE = 1e-5  # librosa.amplitude_to_db's amin
 
 __all__ = [
     "SAMPLE_RATE", "N_FFT", "HOP_LENGTH", "N_MELS", "TOP_DB",
-    "mel_filterbank", "stft", "mel_db", "stft_db", "stft_paper_db", "n_frames",
+    "mel_filterbank", "stft", "mel_db", "stft_db", "stft_db_of", "stft_paper_db", "n_frames",
 ]
 
 
@@ -127,6 +127,12 @@ def mel_db(waveforms, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop_length: int
     if return_ref:
         return db, _out(ref, waveforms, single)
     return db
+
+
+def stft_db_of(spec: torch.Tensor, top_db: float | None = TOP_DB):
+    """:func:`stft_db`'s dB feature and reference from a complex STFT already computed
+    (:func:`stft`), so a caller that needs both does not take the STFT twice."""
+    return _to_db(spec.abs(), 20.0, AMIN_AMPLITUDE, top_db)
 
 
 def stft_db(waveforms, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,

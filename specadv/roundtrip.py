@@ -105,8 +105,8 @@ def _mel_inverse(x_db: torch.Tensor, f: Features, inv: Inversion) -> torch.Tenso
 
 
 def _stft_extract(w: torch.Tensor) -> Features:
-    z = features.stft(w)
-    x, _, ref = features.stft_db(w, return_ref=True)
+    z = features.stft(w if w.dtype == torch.float64 else w.float())  # one STFT for both
+    x, ref = features.stft_db_of(z)
     return Features(x, ref, z)
 
 
