@@ -107,7 +107,8 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
         shutil.rmtree(root / "book" / "_static" / "audio", ignore_errors=True)
     timings = []
     # the book's audio sink: the players of every page write their WAVs here, linked by URL
-    params = {**params, "audio_dir": str(root / "book" / "_static" / "audio")}
+    # relative to book/generated/, where the kernels run: no machine's path in the pages
+    params = {**params, "audio_dir": os.path.relpath(root / "book" / "_static" / "audio", out_dir)}
     env = {}
     if os.environ.get(RUNS_ENV):  # the kernels run in book/generated/: a relative path would move
         env[RUNS_ENV] = str(Path(os.environ[RUNS_ENV]).resolve())
