@@ -15,3 +15,40 @@ else:
     _runs = tempfile.mkdtemp(prefix="specadv-test-runs-")
     os.environ["SPECADV_RUNS"] = _runs
     atexit.register(shutil.rmtree, _runs, ignore_errors=True)
+
+
+# The reader's own book, pages, players and demo run stay byte-identical through a session
+# (tests/user_files.py): snapshotted at the start, compared at the end; any difference
+# fails the session and names the files. SPECADV_GUARD=0 skips it (e.g. while a
+# `make book` runs in the same tree at the same time).
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
+import user_files  # noqa: E402
+
+_GUARD = os.environ.get("SPECADV_GUARD", "1") != "0"
+_before: dict = {}
+
+
+def pytest_sessionstart(session):
+    if _GUARD:
+        _before.update(user_files.snapshot())
+        _before["<taken>"] = "yes"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _before:
+        return
+    before = {k: v for k, v in _before.items() if k != "<taken>"}
+    changed = user_files.changes(before, user_files.snapshot())
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"the test session wrote into the reader's tree ({', '.join(user_files.GUARDED)}):",
+                 *[f"  {c}" for c in changed[:20]],
+                 *([f"  ... and {len(changed) - 20} more"] if len(changed) > 20 else [])]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True, bold=True)
+        else:
+            print("\n".join(lines), file=sys.stderr)
+        session.exitstatus = 1  # ExitCode.TESTS_FAILED

@@ -4,7 +4,13 @@ Runs a profile end to end through :class:`specadv.pipeline.Run` in a fresh run
 folder (so every stage computes; nothing comes from the project's cache) and
 prints, per stage, the wall time, the segments it processed per second, and the
 peak host memory (resident set, the process's high-water mark reset before each
-stage) and peak GPU memory (``torch.cuda.max_memory_allocated``). Beside the
+stage) and, on CUDA, the peak GPU memory held by tensors
+(``torch.cuda.max_memory_allocated``) and by PyTorch's caching allocator
+(``torch.cuda.max_memory_reserved``: what the device had to give), and the device's
+free memory at the end of the stage (``torch.cuda.mem_get_info``). "n/a" where it
+cannot be measured: GPU memory on a CPU run, and the book stage, whose notebook
+kernels are separate processes (the cache is emptied, ``torch.cuda.empty_cache``,
+before it, so they find the device's memory free). Beside the
 stages that the authors ran one segment at a time, a reference measured in the
 same run on a sample of the same segments gives the ratio: the authors' way
 (librosa features per segment, ``librosa.feature.inverse.mel_to_audio`` per
@@ -174,12 +180,16 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
     import torch
 
     from specadv.pipeline import Run, SegmentAudio
+    from specadv.roundtrip import REPRESENTATIONS
+
+    reps = tuple(REPRESENTATIONS)  # every representation of the registry
 
     run = Run(profile, data=data, device=device, runs_dir=runs_dir, progress=True)
     cuda = run.device.type == "cuda"
     rows: list[dict] = []
 
-    def stage(name: str, fn, segments=None, ref_seconds_per_segment=None, reference_name=""):
+    def stage(name: str, fn, segments=None, ref_seconds_per_segment=None, reference_name="",
+              other_processes: bool = False):
         if cuda:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
@@ -190,10 +200,13 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
                 torch.cuda.synchronize()
             seconds = time.perf_counter() - t0
         n = segments(out) if callable(segments) else segments
+        gpu = cuda and not other_processes  # this process's allocator sees the stage's memory
         row = {"stage": name, "seconds": seconds, "segments": n,
                "segments_per_s": (n / seconds) if n else None,
-               "peak_host_gb": mem.peak / 1e9,
-               "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1e9 if cuda else None,
+               "peak_host_gb": None if other_processes else mem.peak / 1e9,
+               "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1e9 if gpu else None,
+               "peak_gpu_reserved_gb": torch.cuda.max_memory_reserved() / 1e9 if gpu else None,
+               "gpu_free_gb": torch.cuda.mem_get_info()[0] / 1e9 if gpu else None,
                "reference": reference_name or None, "reference_seconds": None, "speedup": None}
         if ref_seconds_per_segment is not None and n:
             row["reference_seconds"] = ref_seconds_per_segment * n
@@ -219,6 +232,7 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
 
     def summary():
         return {"profile": run.profile.name, "device": _device_name(run.device),
+                "gpu_total_gb": torch.cuda.mem_get_info()[1] / 1e9 if cuda else None,
                 "commit": _commit(), "torch": torch.__version__,
                 "python": platform.python_version(), "segments": len(ds), "clips": len(ds.clips),
                 "total_seconds": time.perf_counter() - t_all, "stop_after": stop_after,
@@ -233,14 +247,14 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
                 0.8 * len(ds) * (ds.n_folds - 1) / ds.n_folds)
         return count
 
-    for rep in ("mel", "stft"):
+    for rep in reps:
         stage(f"2D training, {rep} (3 folds)", lambda rep=rep: run.models(rep),
               segments=fitted(rep))
     stage("1D training (3 folds)", lambda: run.models("wave"), segments=fitted("wave"))
     if stop_after == "training":
         return summary()
     n_test = len(ds)  # every segment is a test segment once over the folds
-    for rep in ("mel", "stft"):
+    for rep in reps:
         ref = None
         if reference:
             ref = _reference_attack(run, rep, run.models(rep)[0].test_idx[:8])
@@ -249,7 +263,7 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
               reference_name="the same attacks, one segment at a time (no sweep)" if ref else "")
     if stop_after == "attacks":
         return summary()
-    for rep in ("mel", "stft"):
+    for rep in reps:
         ref = _reference_mel_inversion(waves[:4]) if reference and rep == "mel" else None
         stage(f"reconstruction, {rep} ({len(run.conditions)} conditions, measured, classified)",
               lambda rep=rep: run.reconstructions(rep), segments=n_test * len(run.conditions),
@@ -259,15 +273,15 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
     def evaluation():
         from specadv import report
 
-        report.summary_table(run)
-        for rep in ("mel", "stft"):
+        res = run.results()  # the stage results the tables read (cached above)
+        report.summary_table(res)
+        for rep in reps:
             report.attack_table(ds, run.models(rep), run.attacks(rep))
-            report.round_trip_table(run, rep)
-            report.loudness_table(run, rep)
-        report.transfer_table(ds, run.models("wave"),
-                              {r: run.reconstructions(r) for r in ("mel", "stft")})
-        report.transfer_stats_table(run)
-        report.mcnemar_table(run)
+            report.round_trip_table(res, rep)
+            report.loudness_table(res, rep)
+        report.transfer_table(ds, run.models("wave"), {r: run.reconstructions(r) for r in reps})
+        report.transfer_stats_table(res)
+        report.mcnemar_table(res)
 
     if stop_after == "reconstruction":
         return summary()
@@ -278,7 +292,7 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
           lambda: run.models("mel", validation="clip" if run.train_config("mel").validation_by
                              == "segment" else "segment"), segments=fitted("mel"))
     n_subset = sum(len(run.beyond_positions(k)) for k in range(ds.n_folds))
-    for rep in ("mel", "stft"):
+    for rep in reps:
         stage(f"reconstruction-aware attack, {rep} (subset, measured)",
               lambda rep=rep: run.aware(rep), segments=n_subset)
     stage(f"Mel inversion sweep ({len(run.inversion_variants())} variants x clean, BIM; "
@@ -288,25 +302,39 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
         from specadv.runner import run as run_book
 
         os.environ["SPECADV_RUNS"] = str(runs_dir)
+        if cuda:
+            torch.cuda.empty_cache()  # the notebook kernels are other processes: free it for them
         stage("notebooks + book build (cached stages)",
-              lambda: run_book(profile, data, device, log=lambda *_: None), segments=None)
+              lambda: run_book(profile, data, device, log=lambda *_: None), segments=None,
+              other_processes=True)
     return summary()
 
 
 def format_table(result: dict) -> str:
     head = (f"profile {result['profile']} ({result['clips']} clips, {result['segments']} "
             f"segments) on {result['device']}, commit {result['commit']}, torch {result['torch']}")
-    cols = ["stage", "seconds", "segments/s", "host GB", "GPU GB", "reference", "ref. s", "x ref."]
+    if result.get("gpu_total_gb") is not None:
+        head += f", {result['gpu_total_gb']:.1f} GB of GPU memory"
+    cols = ["stage", "seconds", "segments/s", "host GB", "GPU GB allocated", "GPU GB reserved",
+            "GPU GB free after", "reference", "ref. s", "x ref."]
     lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+
+    def f(v, fmt, missing=""):
+        return missing if v is None else format(v, fmt)
+
     for r in result["stages"]:
-        def f(v, fmt):
-            return "" if v is None else format(v, fmt)
         lines.append("| " + " | ".join([
             r["stage"], f(r["seconds"], ".1f"), f(r["segments_per_s"], ".1f"),
-            f(r["peak_host_gb"], ".2f"), f(r["peak_gpu_gb"], ".2f"), r["reference"] or "",
-            f(r["reference_seconds"], ".0f"), f(r["speedup"], ".1f")]) + " |")
-    lines.append(f"| total | {result['total_seconds']:.1f} | | "
-                 f"{max(r['peak_host_gb'] for r in result['stages']):.2f} | | | | |")
+            f(r["peak_host_gb"], ".2f", "n/a"), f(r.get("peak_gpu_gb"), ".2f", "n/a"),
+            f(r.get("peak_gpu_reserved_gb"), ".2f", "n/a"), f(r.get("gpu_free_gb"), ".2f", "n/a"),
+            r["reference"] or "", f(r["reference_seconds"], ".0f"), f(r["speedup"], ".1f")]) + " |")
+    host = [r["peak_host_gb"] for r in result["stages"] if r["peak_host_gb"] is not None]
+    gpu = [r["peak_gpu_reserved_gb"] for r in result["stages"]
+           if r.get("peak_gpu_reserved_gb") is not None]
+    peak_host = f(max(host, default=None), ".2f", "n/a")
+    peak_gpu = f(max(gpu, default=None), ".2f", "n/a")
+    lines.append(f"| total | {result['total_seconds']:.1f} | | {peak_host} | | {peak_gpu} "
+                 "| | | | |")
     return "\n".join(lines)
 
 

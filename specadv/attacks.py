@@ -31,7 +31,7 @@ Common behaviour of :func:`fgsm`, :func:`bim` and :func:`pgd`:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Iterator
 
 import numpy as np
@@ -230,28 +230,35 @@ def _iterate(model: torch.nn.Module, x, y, *, eps: float, step: float, iters: in
 
 def _uniform_like(x: torch.Tensor, eps: float, generator: torch.Generator | None,
                   seeds=None) -> torch.Tensor:
-    if seeds is not None:
-        u = _per_row(x, seeds, lambda g, shape: torch.rand(shape, generator=g, dtype=x.dtype))
-    else:
-        gen_device = generator.device if generator is not None else x.device
-        u = torch.rand(x.shape, generator=generator, device=gen_device, dtype=x.dtype)
-    return ((2.0 * u - 1.0) * eps).to(x.device)
+    """Uniform draws in ``[-eps, eps)`` of ``x``'s shape and dtype, on ``x``'s device."""
+    u = _draw(x, x.dtype, lambda t, g: t.uniform_(generator=g), generator, seeds)
+    return u.mul_(2.0).sub_(1.0).mul_(eps)
 
 
-def _per_row(x: torch.Tensor, seeds, draw) -> torch.Tensor:
-    """``draw(generator, row_shape)`` for each row of ``x`` from its own CPU generator."""
+def _draw(x: torch.Tensor, dtype: torch.dtype, fill, generator: torch.Generator | None,
+          seeds=None) -> torch.Tensor:
+    """A tensor of ``x``'s shape and ``dtype`` on ``x``'s device, filled in place by
+    ``fill(tensor, generator)``: row by row from a generator per row seeded with ``seeds``
+    (on ``x``'s device, so nothing is drawn on the host for a GPU batch), or at once from
+    ``generator`` (drawn on its device, then moved)."""
+    if seeds is None:
+        device = generator.device if generator is not None else x.device
+        return fill(torch.empty(x.shape, dtype=dtype, device=device), generator).to(x.device)
     if len(seeds) != x.shape[0]:
         raise ValueError(f"row_seeds: one seed per row needed; got {len(seeds)} for {x.shape[0]} rows")
-    return torch.stack([draw(torch.Generator(device="cpu").manual_seed(int(s)), x.shape[1:])
-                        for s in seeds]).to(x.device)
+    out = torch.empty(x.shape, dtype=dtype, device=x.device)
+    for row, s in zip(out, seeds):
+        fill(row, torch.Generator(device=x.device).manual_seed(int(s)))
+    return out
 
 
 def segment_seeds(seed: int, attack_name: str, segments) -> list[int]:
     """One seed per segment (a dataset row) for the random draws of ``attack_name``.
 
     Drawn from ``(seed, attack, segment)`` alone, so a segment's random-sign pattern or
-    PGD start is the same whatever batch it is attacked in, on any device, and two
-    segments never share one.
+    PGD start is the same whatever batch it is attacked in, and two segments never share
+    one. The draw is made on the batch's device (a CUDA generator draws other, equally
+    random, values than a CPU one for the same seed).
     """
     k = ATTACKS.index(attack_name)
     return [int(np.random.SeedSequence([int(seed), k, int(i)]).generate_state(1)[0])
@@ -345,7 +352,7 @@ def pgd(model: torch.nn.Module, x, y=None, eps: float = EPS_DB, step: float = BI
         drawn chunk by chunk, so it depends on ``batch_size``.
     row_seeds : sequence of int, optional
         One seed per row (:func:`segment_seeds`): each row's start is drawn from its own
-        generator, so it depends neither on ``batch_size`` nor on the device.
+        generator on the model's device, so it does not depend on ``batch_size``.
 
     Returns
     -------
@@ -377,7 +384,7 @@ def random_sign(x, eps: float = EPS_DB, clip=None, generator: torch.Generator | 
         the generator's device).
     row_seeds : sequence of int, optional
         One seed per row (:func:`segment_seeds`): each row's signs come from its own
-        generator, whatever the batch and the device.
+        generator on ``x``'s device, whatever the batch.
 
     Returns
     -------
@@ -387,13 +394,11 @@ def random_sign(x, eps: float = EPS_DB, clip=None, generator: torch.Generator | 
     is_numpy = not torch.is_tensor(x)
     xt = torch.from_numpy(np.ascontiguousarray(np.asarray(x))) if is_numpy else x
     _check_float(xt)
-    if row_seeds is not None:
-        bits = _per_row(xt, list(row_seeds), lambda g, shape: torch.randint(0, 2, shape, generator=g))
-    else:
-        gen_device = generator.device if generator is not None else xt.device
-        bits = torch.randint(0, 2, xt.shape, generator=generator, device=gen_device)
-    signs = (2 * bits - 1).to(device=xt.device, dtype=xt.dtype)
-    out = _clamp(xt + eps * signs, clip)
+    # one byte per element (an int64 draw was 8x the memory and 4-8x the time)
+    bits = _draw(xt, torch.int8, lambda t, g: t.random_(0, 2, generator=g), generator,
+                 None if row_seeds is None else list(row_seeds))
+    signs = bits.to(xt.dtype).mul_(2).sub_(1)
+    out = _clamp(torch.add(xt, signs, alpha=eps), clip)  # exactly x +- eps
     return out.numpy() if is_numpy else out
 
 
@@ -439,8 +444,8 @@ class AttackResult:
 
     def record(self) -> dict:
         """The settings as a plain dict (no arrays), for a results table or a JSON file."""
-        d = asdict(self)
-        del d["x_adv"], d["y"]
+        # not dataclasses.asdict, which deep-copies the adversarial batch only to drop it
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("x_adv", "y")}
         d["clip"] = None if self.clip is None else list(self.clip)
         return d
 
@@ -472,7 +477,8 @@ def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
     row_seeds : sequence of int, optional
         One seed per row for the random draws (random sign, PGD's start), e.g.
         :func:`segment_seeds`; replaces ``seed``'s single generator, so the result
-        does not depend on the batch, the chunking or the device.
+        does not depend on the batch or the chunking (drawn on the device; see
+        :func:`segment_seeds`).
 
     Returns
     -------
@@ -569,8 +575,10 @@ def budget_params(attacks_profile: dict, name: str, eps: float) -> dict:
 def _generator(seed: int | None, x) -> torch.Generator | None:
     if seed is None:
         return None
-    # the noise is drawn on the CPU, so a seed gives the same draw on any device
-    return torch.Generator(device="cpu").manual_seed(seed)
+    # drawn where the batch is: no host draw and copy per batch for a GPU (the draw, and
+    # so the noise, is the same for a seed on one device, not across devices)
+    device = x.device if torch.is_tensor(x) else torch.device("cpu")
+    return torch.Generator(device=device).manual_seed(seed)
 
 
 # --------------------------------------------------------------------------- reconstruction-aware
@@ -583,6 +591,9 @@ class RoundTrip(torch.nn.Module):
     - ``rep="stft"``: the dB perturbation is applied to the original complex STFT
       (``original_stft``, whose phase is kept) and inverted (``torch.istft``): the same
       audio as :func:`specadv.reconstruction.stft_to_audio` with ``original_stft``;
+    - ``rep="stft_paper"``: the authors' inverse of their form
+      (:func:`specadv.reconstruction.stft_paper_to_audio`; the real part perturbed, the
+      clean imaginary part of ``original_stft`` put back), exact and differentiable;
     - ``rep="mel"``: a surrogate of :func:`specadv.reconstruction.mel_to_audio`, whose
       Griffin-Lim from a random phase cannot be differentiated usefully through 32
       momentum iterations: the Mel magnitude ``10 ** (x / 10)``, the clamped
@@ -600,9 +611,9 @@ class RoundTrip(torch.nn.Module):
                  length: int = WINDOW_SAMPLES, n_iter: int = 4, samples: int = 2, seed: int = 0,
                  fixed_seed: bool = False):
         super().__init__()
-        if rep not in ("mel", "stft"):
-            raise ValueError(f"rep must be 'mel' or 'stft', not {rep!r}")
-        if rep == "stft" and original_stft is None:
+        if rep not in ("mel", "stft", "stft_paper"):
+            raise ValueError(f"rep must be 'mel', 'stft' or 'stft_paper', not {rep!r}")
+        if rep != "mel" and original_stft is None:
             raise ValueError("the STFT round trip needs the original complex STFT "
                              "(specadv.features.stft of the original audio): original_stft=")
         if n_iter < 0 or samples < 1:
@@ -621,6 +632,11 @@ class RoundTrip(torch.nn.Module):
             # the reconstruction stage's own inverse: the dB change scales the original STFT
             return reconstruction.stft_to_audio(x_db, original_stft=self.original_stft.to(
                 x_db.device), length=self.length)
+        if self.rep == "stft_paper":
+            # the authors' inverse: the perturbed real part, the clean imaginary part
+            z = self.original_stft.to(x_db.device)
+            return reconstruction.stft_paper_to_audio(x_db, z.imag, -z.real.amin(dim=(-2, -1)),
+                                                      length=self.length)
         # librosa's pseudo-inverse start, clamped (no NNLS steps), then unrolled Griffin-Lim
         s = reconstruction.mel_to_stft(torch.pow(10.0, x_db / 10.0), power=1.0, n_iter=0)
         seed = self.seed + k + (0 if self.fixed_seed else self._calls * self.samples)
@@ -635,8 +651,9 @@ class RoundTrip(torch.nn.Module):
     def forward(self, x_db: torch.Tensor) -> torch.Tensor:
         from specadv import features
 
-        extract = features.mel_db if self.rep == "mel" else (lambda y: features.stft_db(y)[0])
-        draws = 1 if self.rep == "stft" else self.samples
+        extract = {"mel": features.mel_db, "stft": lambda y: features.stft_db(y)[0],
+                   "stft_paper": lambda y: features.stft_paper_db(y)[0]}[self.rep]
+        draws = self.samples if self.rep == "mel" else 1
         logp = sum(torch.log_softmax(self.model(extract(self.audio(x_db, k)).to(x_db.dtype)), 1)
                    for k in range(draws)) / draws
         self._calls += 1
@@ -660,9 +677,9 @@ def reconstruction_aware(model: torch.nn.Module, x: torch.Tensor, rep: str, y=No
     model : the attacked 2D CNN.
     x : tensor ``(batch, F, T)``, dB; the whole batch is attacked at once (the STFT round
         trip needs the batch's original STFT).
-    rep : "mel" or "stft".
+    rep : "mel", "stft" or "stft_paper".
     original_stft : complex tensor ``(batch, 257, T)``: ``features.stft`` of the original
-        audio (``rep="stft"``).
+        audio (the STFT forms).
     n_iter, samples, seed : the Mel surrogate's unrolled Griffin-Lim iterations, random
         starts per step, and seed.
     length : samples of the reconstructed audio (110250 for a 5-s segment).

@@ -29,7 +29,8 @@ AMIN_AMPLITUDE = 1e-5  # librosa.amplitude_to_db's amin
 
 __all__ = [
     "SAMPLE_RATE", "N_FFT", "HOP_LENGTH", "N_MELS", "TOP_DB",
-    "mel_filterbank", "stft", "mel_db", "stft_db", "stft_db_of", "stft_paper_db", "n_frames",
+    "mel_filterbank", "stft", "mel_db", "stft_db", "stft_db_of", "mel_db_of", "stft_paper_db", "stft_paper_db_of",
+    "n_frames",
 ]
 
 
@@ -119,14 +120,22 @@ def mel_db(waveforms, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop_length: int
     """
     x, single = _as_batch(waveforms)
     x = _real(x)
-    spec = stft(x, n_fft, hop_length).abs()
-    basis = mel_filterbank(sr, n_fft, n_mels, device=x.device, dtype=x.dtype)
-    mel = torch.matmul(basis, spec)
-    db, ref = _to_db(mel, 10.0, AMIN_POWER, top_db)
+    db, ref = mel_db_of(stft(x, n_fft, hop_length), sr, n_mels, top_db)
     db = _out(db, waveforms, single)
     if return_ref:
         return db, _out(ref, waveforms, single)
     return db
+
+
+def mel_db_of(spec: torch.Tensor, sr: int = SAMPLE_RATE, n_mels: int = N_MELS,
+              top_db: float | None = TOP_DB):
+    """:func:`mel_db`'s dB feature and reference from a complex STFT already computed
+    (:func:`stft`, ``n_fft = 2 (F - 1)``), so a caller that needs several features of the
+    same audio takes its STFT once."""
+    n_fft = 2 * (spec.shape[-2] - 1)
+    mag = spec.abs()
+    basis = mel_filterbank(sr, n_fft, n_mels, device=mag.device, dtype=mag.dtype)
+    return _to_db(torch.matmul(basis, mag), 10.0, AMIN_POWER, top_db)
 
 
 def stft_db_of(spec: torch.Tensor, top_db: float | None = TOP_DB):
@@ -178,8 +187,15 @@ def stft_paper_db(waveforms, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH):
     """
     x, single = _as_batch(waveforms)
     x = _real(x)
-    d = stft(x, n_fft, hop_length)
-    shift = -d.real.amin(dim=(-2, -1))
-    db = 20.0 * torch.log10((d.real + shift[:, None, None]).clamp_min(AMIN_AMPLITUDE))
-    return (_out(db, waveforms, single), _out(d.imag.contiguous(), waveforms, single),
+    db, imag, shift = stft_paper_db_of(stft(x, n_fft, hop_length))
+    return (_out(db, waveforms, single), _out(imag, waveforms, single),
             _out(shift, waveforms, single))
+
+
+def stft_paper_db_of(spec: torch.Tensor):
+    """:func:`stft_paper_db`'s ``(db, imag, shift)`` from a complex STFT already computed
+    (:func:`stft`, batch ``(n, F, T)``), so a caller that needs the STFT too does not take
+    it twice."""
+    shift = -spec.real.amin(dim=(-2, -1))
+    db = 20.0 * torch.log10((spec.real + shift[..., None, None]).clamp_min(AMIN_AMPLITUDE))
+    return db, spec.imag.contiguous(), shift

@@ -21,7 +21,7 @@ import numpy as np
 from .constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
 
 __all__ = ["snr_paper", "snr", "si_sdr", "segmental_snr", "lsd", "mel_error",
-           "spectral_convergence", "perturbation_norms", "batch_metrics", "BATCH_METRICS"]
+           "spectral_convergence", "perturbation_norms", "batch_metrics", "original_power", "BATCH_METRICS"]
 
 _PAPER_ZERO = 1e-5  # the authors' replacement for a zero denominator
 _SEGSNR_FRAME = 512  # segmental SNR frame (23 ms at 22050 Hz): a metric setting, not SPEC's n_fft
@@ -242,11 +242,21 @@ def perturbation_norms(x, x_adv, item_ndim: int = 2):
     return _ret(np.abs(d).max(axis=axes)), _ret(np.sqrt(np.sum(d ** 2, axis=axes)))
 
 
-BATCH_METRICS = ("snr_paper", "snr_paper_unrestored", "snr", "si_sdr", "lsd", "segsnr",
-                 "attack_db")
+def original_power(x):
+    """The float64 power spectrogram of audio ``x`` (a tensor) that :func:`batch_metrics`'
+    log-spectral distance compares with: pass it as ``x_power`` to take it once per batch."""
+    import torch
+
+    from .features import stft
+
+    return stft(x.to(torch.float64), N_FFT, HOP_LENGTH).abs().pow(2)
 
 
-def batch_metrics(x, y, ref=None, y_clean=None) -> dict:
+BATCH_METRICS = ("snr_paper", "snr_paper_unrestored", "snr_paper_clean", "snr", "si_sdr",
+                 "lsd", "segsnr", "attack_db")
+
+
+def batch_metrics(x, y, ref=None, y_clean=None, x_power=None) -> dict:
     """Every per-segment figure of the pipeline for a batch, in torch (float64), on the
     inputs' device: the same values as the numpy functions of this module.
 
@@ -261,12 +271,20 @@ def batch_metrics(x, y, ref=None, y_clean=None) -> dict:
         The reconstructions of the *clean* spectrograms of the same segments. Gives
         ``attack_db``: the level of what the attack adds to the audio, ``y - y_clean``,
         relative to the music ``x``, ``10 log10(sum (y - y_clean)^2 / sum x^2)`` dB. NaN
-        without it (and -inf for the clean reconstruction itself).
+        without it (and -inf for the clean reconstruction itself); and ``snr_paper_clean``,
+        the paper's SNR of ``y`` against the clean reconstruction (the reference of the
+        attacked rows in the authors' notebooks; SPEC), NaN without it or when ``y`` is
+        ``y_clean`` itself.
+
+    x_power : tensor, optional
+        :func:`original_power` of ``x``: the originals' float64 power spectrogram, for a
+        caller that measures several reconstructions of the same ``x`` (computed here
+        without it).
 
     Returns
     -------
     dict name -> tensor ``(batch,)`` of the names in ``BATCH_METRICS``: ``snr_paper``
-    (:func:`snr_paper`), ``snr_paper_unrestored``, ``snr``, ``si_sdr``, ``lsd``, ``segsnr``
+    (:func:`snr_paper`), ``snr_paper_unrestored``, ``snr_paper_clean``, ``snr``, ``si_sdr``, ``lsd``, ``segsnr``
     (:func:`segmental_snr`, 512-sample frames) and ``attack_db``.
     """
     import torch
@@ -286,10 +304,13 @@ def batch_metrics(x, y, ref=None, y_clean=None) -> dict:
     out = {"snr_paper": paper(x64, y64),
            "snr_paper_unrestored": nan if ref is None else
            paper(x64, y64 / ref.to(torch.float64)[:, None]),
+           "snr_paper_clean": nan if y_clean is None or y_clean is y else
+           paper(y_clean.to(torch.float64), y64),
            "snr": 10 * torch.log10(energy / (x64 - y64).pow(2).sum(-1))}
     target = (y64 * x64).sum(-1, keepdim=True) / energy[:, None] * x64
     out["si_sdr"] = 10 * torch.log10(target.pow(2).sum(-1) / (y64 - target).pow(2).sum(-1))
-    px, py = (stft(s, N_FFT, HOP_LENGTH).abs().pow(2) for s in (x64, y64))
+    px = original_power(x64) if x_power is None else x_power
+    py = stft(y64, N_FFT, HOP_LENGTH).abs().pow(2)
     d = 10 * (torch.log10(px.clamp_min(1e-10)) - torch.log10(py.clamp_min(1e-10)))
     out["lsd"] = d.pow(2).mean(-2).sqrt().mean(-1)
     fx, fy = (s.unfold(-1, _SEGSNR_FRAME, _SEGSNR_FRAME) for s in (x64, y64))

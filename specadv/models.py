@@ -21,7 +21,7 @@ from torch import nn
 from .constants import N_CLASSES, N_FRAMES, N_MELS, WINDOW_SAMPLES
 
 __all__ = ["Spec2DCNN", "Wave1DCNN", "MODEL_KINDS", "build_model", "count_parameters",
-           "KERAS_BN_MOMENTUM", "KERAS_BN_EPS"]
+           "KERAS_BN_MOMENTUM", "KERAS_BN_EPS", "SPEC2D_HEADS", "SPEC2D_INPUT_NORMS"]
 
 # Keras BatchNormalization(momentum=0.99, epsilon=1e-3): Keras' momentum is the weight of
 # the *old* running statistic, torch's the weight of the *new* batch statistic.
@@ -36,6 +36,32 @@ def _keras_init(module: nn.Module) -> None:
             nn.init.xavier_uniform_(m.weight)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+SPEC2D_HEADS = ("flatten", "meanstd")
+SPEC2D_INPUT_NORMS = ("none", "band")
+
+
+class _BandNorm(nn.Module):
+    """Batch normalisation of each frequency band of ``(batch, 1, n_freq, n_time)``."""
+
+    def __init__(self, n_freq: int, eps: float, momentum: float):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(n_freq, eps=eps, momentum=momentum)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.flatten(1, 2)).view_as(x)
+
+
+class _TimeMeanStd(nn.Module):
+    """``(batch, ..., t)`` -> ``(batch, ... * 2)``: each map's mean and std over time (the
+    last axis), flattened as (..., [mean, std])."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var, mean = torch.var_mean(x.float(), dim=-1, correction=0)
+        # the epsilon keeps the gradient finite where a map is constant over time
+        std = torch.sqrt(var + 1e-6)
+        return torch.stack((mean, std), dim=-1).flatten(1).to(x.dtype)
 
 
 class Spec2DCNN(nn.Module):
@@ -70,10 +96,31 @@ class Spec2DCNN(nn.Module):
         translated (torch momentum = 1 - Keras momentum).
     init : {"keras", "torch"}
         "keras": Glorot-uniform kernels and zero biases, as the authors' model had.
+    head : {"flatten", "meanstd"}
+        "flatten": the paper's. "meanstd": the mean and the standard deviation over time
+        of the last feature map (``2w x f x 2`` features instead of ``2w x f x t``): a
+        head that does not care where in the 5 s a pattern is, with far fewer weights.
+    input_norm : {"none", "band"}
+        "none": the paper's (the dB values as they are). "band": a batch normalisation of
+        each frequency band over the batch and time (running statistics at test time)
+        before the first convolution; the model's input stays the dB spectrogram, so an
+        attack's budget is still in dB.
+    input_pool : (int, int)
+        Average pooling of the input over (frequency, time) before the first convolution,
+        kernel = stride; ``(1, 1)`` (the paper's) is none. ``(4, 1)`` turns the 257 STFT
+        bins into 64, the cost of a Mel input.
+    band_stats : bool
+        Also give the dense layer each band's mean and std over time of the stem's output
+        (the linear baseline's features, :mod:`specadv.baseline`); False: the paper's.
+    input_pool_kind : {"avg", "max"}
+        "max" keeps each block's largest value: an envelope of the authors' STFT form
+        (the dB of the signed real part plus a shift), which an average would cancel.
 
     Input ``(batch, n_freq, n_time)`` or ``(batch, 1, n_freq, n_time)``, dB; output
     ``(batch, n_classes)`` logits. Flatten order is torch's (channel, freq, time),
-    Keras' was (freq, time, channel): irrelevant when training from scratch.
+    Keras' was (freq, time, channel): irrelevant when training from scratch. The layers
+    ``input_norm`` and ``input_pool`` add (when set) are in :attr:`stem`, before
+    :attr:`features`; the head's statistics are the first layer of :attr:`classifier`.
 
     Examples
     --------
@@ -88,17 +135,40 @@ class Spec2DCNN(nn.Module):
                  dense: int = 1024, width: int = 32, dropout_conv: float = 0.05,
                  dropout_dense: float = 0.8,
                  leaky_slope: float = 0.2, bn_momentum: float = KERAS_BN_MOMENTUM,
-                 bn_eps: float = KERAS_BN_EPS, init: str = "keras"):
+                 bn_eps: float = KERAS_BN_EPS, init: str = "keras", head: str = "flatten",
+                 input_norm: str = "none", input_pool=(1, 1), input_pool_kind: str = "avg",
+                 band_stats: bool = False):
         super().__init__()
         n_freq, n_time = (int(v) for v in input_shape)
         if init not in ("keras", "torch"):
             raise ValueError(f"init must be 'keras' or 'torch', not {init!r}")
+        if head not in SPEC2D_HEADS:
+            raise ValueError(f"head must be one of {SPEC2D_HEADS} ('flatten' is the paper's), "
+                             f"not {head!r}")
+        if input_norm not in SPEC2D_INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {SPEC2D_INPUT_NORMS} ('none' is the "
+                             f"paper's), not {input_norm!r}")
+        if input_pool_kind not in ("avg", "max"):
+            raise ValueError(f"input_pool_kind must be 'avg' or 'max', not {input_pool_kind!r}")
+        pool = tuple(int(v) for v in input_pool)
+        if len(pool) != 2 or min(pool) < 1 or tuple(input_pool) != pool:
+            raise ValueError(f"input_pool must be two positive integers (frequency, time), "
+                             f"(1, 1) for none; got {input_pool!r}")
         self._config = dict(input_shape=[n_freq, n_time], n_classes=int(n_classes),
                             dense=int(dense), width=int(width),
                             dropout_conv=float(dropout_conv), dropout_dense=float(dropout_dense),
                             leaky_slope=float(leaky_slope), bn_momentum=float(bn_momentum),
-                            bn_eps=float(bn_eps), init=init)
+                            bn_eps=float(bn_eps), init=init, head=head, input_norm=input_norm,
+                            input_pool=list(pool), input_pool_kind=input_pool_kind,
+                            band_stats=bool(band_stats))
         w = int(width)
+        stem: list[nn.Module] = []
+        if input_norm == "band":
+            stem.append(_BandNorm(n_freq, eps=bn_eps, momentum=bn_momentum))
+        if pool != (1, 1):
+            stem.append((nn.AvgPool2d if input_pool_kind == "avg" else nn.MaxPool2d)(
+                pool, stride=pool))
+        self.stem = nn.Sequential(*stem)
         self.features = nn.Sequential(
             nn.Conv2d(1, w, 3), nn.ReLU(), nn.BatchNorm2d(w, eps=bn_eps, momentum=bn_momentum),
             nn.Conv2d(w, w, 3), nn.LeakyReLU(leaky_slope),
@@ -107,7 +177,7 @@ class Spec2DCNN(nn.Module):
             nn.Conv2d(2 * w, 2 * w, 3), nn.LeakyReLU(leaky_slope),
             nn.MaxPool2d(4, stride=2),
         )
-        f, t = n_freq, n_time
+        f, t = n_freq // pool[0], n_time // pool[1]
         for reduce in (lambda n: n - 2, lambda n: n - 2, lambda n: (n - 2) // 2 + 1,
                        lambda n: n - 2, lambda n: n - 2, lambda n: (n - 4) // 2 + 1):
             f, t = reduce(f), reduce(t)
@@ -115,9 +185,13 @@ class Spec2DCNN(nn.Module):
             raise ValueError(f"input_shape {input_shape} is too small for Spec2DCNN "
                              f"(needs at least 20 x 20)")
         self.feature_shape = (2 * w, f, t)
-        self.flatten_features = 2 * w * f * t
+        self.flatten_features = 2 * w * f * (2 if head == "meanstd" else t)
+        # the stem's output bands, each one's mean and std over time beside the maps' features
+        self.band_stats = _TimeMeanStd() if band_stats else None
+        if band_stats:
+            self.flatten_features += 2 * (n_freq // pool[0])
         self.classifier = nn.Sequential(
-            nn.Flatten(),
+            _TimeMeanStd() if head == "meanstd" else nn.Flatten(),
             nn.Linear(self.flatten_features, dense), nn.ReLU(), nn.Dropout(dropout_dense),
             nn.Linear(dense, n_classes),
         )
@@ -127,7 +201,11 @@ class Spec2DCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        return self.classifier(self.features(x))
+        x = self.stem(x)
+        if self.band_stats is None:
+            return self.classifier(self.features(x))
+        head, rest = self.classifier[0], self.classifier[1:]
+        return rest(torch.cat((head(self.features(x)), self.band_stats(x[:, 0])), dim=1))
 
     def config(self) -> dict:
         """Constructor arguments, JSON-ready (``Spec2DCNN(**model.config())`` rebuilds it)."""
@@ -166,12 +244,17 @@ class Wave1DCNN(nn.Module):
         Units of the two hidden dense layers (Abdoli et al.: 128, 64).
     dropout : float
         Fraction dropped after each hidden dense layer (Abdoli et al.: 0.25).
-    pooling : {"flatten", "avg"}
+    pooling : {"flatten", "avg", "meanstd"}
         "flatten" as Abdoli et al.; "avg" averages the last feature map over time
-        (far fewer parameters, steadier on small training sets).
+        (far fewer parameters, steadier on small training sets); "meanstd" takes its
+        mean and standard deviation over time (twice "avg"'s features).
     bn_momentum, bn_eps : float
         torch convention; defaults are Keras' (see :class:`Spec2DCNN`).
     init : {"keras", "torch"}
+    first_stride : int
+        Stride of the first convolution (2 in Abdoli et al.'s). 4 halves the cost of
+        the first two blocks, the bulk of the model's (CPU profiles); the 64 taps still
+        see the whole band.
 
     Input ``(batch, n_samples)`` or ``(batch, 1, n_samples)``, amplitude in [-1, 1];
     output ``(batch, n_classes)`` logits. No input normalisation: the model sees the
@@ -187,21 +270,27 @@ class Wave1DCNN(nn.Module):
     def __init__(self, n_samples: int = WINDOW_SAMPLES, n_classes: int = N_CLASSES,
                  width: int = 16, dense=(128, 64), dropout: float = 0.25, pooling: str = "flatten",
                  bn_momentum: float = KERAS_BN_MOMENTUM, bn_eps: float = KERAS_BN_EPS,
-                 init: str = "keras"):
+                 init: str = "keras", first_stride: int = 2):
         super().__init__()
         dense = tuple(int(d) for d in dense)
         if len(dense) != 2:
             raise ValueError(f"dense must give two layer sizes, not {dense}")
-        if pooling not in ("flatten", "avg"):
-            raise ValueError(f"pooling must be 'flatten' or 'avg', not {pooling!r}")
+        if pooling not in ("flatten", "avg", "meanstd"):
+            raise ValueError(f"pooling must be 'flatten', 'avg' or 'meanstd', not {pooling!r}")
         if init not in ("keras", "torch"):
             raise ValueError(f"init must be 'keras' or 'torch', not {init!r}")
+        if isinstance(first_stride, bool) or int(first_stride) != first_stride or first_stride < 1:
+            raise ValueError(f"first_stride must be a positive integer (2: Abdoli et al.'s), "
+                             f"not {first_stride!r}")
         self._config = dict(n_samples=int(n_samples), n_classes=int(n_classes), width=int(width),
                             dense=list(dense), dropout=float(dropout), pooling=pooling,
-                            bn_momentum=float(bn_momentum), bn_eps=float(bn_eps), init=init)
+                            bn_momentum=float(bn_momentum), bn_eps=float(bn_eps), init=init,
+                            first_stride=int(first_stride))
         layers: list[nn.Module] = []
         c_in, length = 1, int(n_samples)
-        for mult, kernel, stride, pool in self.BLOCKS:
+        blocks = ((self.BLOCKS[0][0], self.BLOCKS[0][1], int(first_stride), self.BLOCKS[0][3]),
+                  *self.BLOCKS[1:])
+        for mult, kernel, stride, pool in blocks:
             c_out = mult * int(width)
             layers += [nn.Conv1d(c_in, c_out, kernel, stride=stride),
                        nn.BatchNorm1d(c_out, eps=bn_eps, momentum=bn_momentum), nn.ReLU()]
@@ -217,6 +306,9 @@ class Wave1DCNN(nn.Module):
         if pooling == "avg":
             head: list[nn.Module] = [nn.AdaptiveAvgPool1d(1), nn.Flatten()]
             self.flatten_features = c_in
+        elif pooling == "meanstd":
+            head = [_TimeMeanStd()]
+            self.flatten_features = 2 * c_in
         else:
             head = [nn.Flatten()]
             self.flatten_features = c_in * length

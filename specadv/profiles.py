@@ -47,19 +47,30 @@ DEFAULTS: dict[str, Any] = {
         "dense_mel": 1024, "dense_stft": 512,
         "dropout_dense": 0.8,              # Keras Dropout(0.8): 80% of units dropped
         "bn_momentum": 0.01,               # Keras' 0.99 in torch's convention
+        # beyond the paper's layer list (CPU profiles); the defaults are the paper's model
+        "head": "flatten",                 # or "meanstd": each map's mean and std over time
+        "input_norm": "none",              # or "band": batch norm of each frequency band
+        "input_pool": [1, 1],              # average pooling (freq, time) of the input
+        "input_pool_stft": None,           # None: as input_pool
+        "input_pool_kind": "avg",          # or "max" (an envelope: the authors' STFT form)
+        "band_stats": False,               # also each input band's mean and std to the head
     },
     "model1d": {"width": 16, "dense": [128, 64], "dropout": 0.25, "pooling": "flatten",
-                "bn_momentum": 0.01},
+                "bn_momentum": 0.01,
+                "first_stride": 2},        # Abdoli et al.'s; 4 halves the cost (CPU profiles)
     "train2d": {
         "epochs": 150, "batch_size": 100, "optimizer": "adadelta", "lr": 1.0,
         "epochs_stft": None, "lr_stft": None,  # None: as for Mel
         "validation": "segment",   # the authors' Keras validation_split (leaks; see the book)
         "val_fraction": 0.2, "early_stopping_patience": None, "seed": 0,
+        "schedule": "constant",    # the paper's; "onecycle": OneCycleLR peaking at lr
+        "amp": False,              # bf16 autocast of training on a GPU; False: float32, the
+                                   # paper's (validation is float32 either way; precision.py)
     },
     "train1d": {
         "epochs": 150, "batch_size": 100, "optimizer": "adadelta", "lr": 1.0,
         "validation": "segment", "val_fraction": 0.2, "early_stopping_patience": None,
-        "seed": 0,
+        "seed": 0, "amp": False, "schedule": "constant",
     },
     "attacks": {
         "names": ["fgsm", "bim", "pgd", "random_sign"],  # random_sign: the same-budget control
@@ -90,6 +101,7 @@ DEFAULTS: dict[str, Any] = {
         "aware_samples": 2,        # random starts per step (expectation over them)
         "sweep_gl_iters": [8, 16, 32, 64, 128],
         "librosa_segments": 8,     # librosa's mel_to_audio, one at a time: the reference point
+        "aware_batch_size": 8,     # segments per pass of the reconstruction-aware attack
     },
     "device": "auto",
 }
@@ -185,6 +197,36 @@ def _validate(p: dict, source: str) -> None:
             raise ProfileError(f"{source}: {section}.val_fraction must be between 0 and 1")
         if t["epochs"] < 1 or t["batch_size"] < 1:
             raise ProfileError(f"{source}: {section}.epochs and batch_size must be positive")
+        if t["schedule"] not in ("constant", "onecycle"):
+            raise ProfileError(f"{source}: {section}.schedule must be 'constant' (the paper's) "
+                               f"or 'onecycle'; got {t['schedule']!r}")
+    w = p["model1d"]
+    if w["pooling"] not in ("flatten", "avg", "meanstd"):
+        raise ProfileError(f"{source}: model1d.pooling must be 'flatten' (Abdoli et al.'s), "
+                           f"'avg' or 'meanstd'; got {w['pooling']!r}")
+    if w["first_stride"] < 1:
+        raise ProfileError(f"{source}: model1d.first_stride must be a positive integer (2: "
+                           f"Abdoli et al.'s); got {w['first_stride']!r}")
+    m = p["model2d"]
+    if m["head"] not in ("flatten", "meanstd"):
+        raise ProfileError(f"{source}: model2d.head must be 'flatten' (the paper's) or "
+                           f"'meanstd'; got {m['head']!r}")
+    if m["input_norm"] not in ("none", "band"):
+        raise ProfileError(f"{source}: model2d.input_norm must be 'none' (the paper's) or "
+                           f"'band'; got {m['input_norm']!r}")
+    if m["input_pool_kind"] not in ("avg", "max"):
+        raise ProfileError(f"{source}: model2d.input_pool_kind must be 'avg' or 'max'; got "
+                           f"{m['input_pool_kind']!r}")
+    for key in ("input_pool", "input_pool_stft"):
+        pool = m[key]
+        if pool is None and key == "input_pool_stft":
+            continue
+        if not (isinstance(pool, list) and len(pool) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pool)):
+            raise ProfileError(f"{source}: model2d.{key} must be two positive integers "
+                               f"[frequency, time] ([1, 1]: no pooling, the paper's)"
+                               f"{', or null: as input_pool' if key == 'input_pool_stft' else ''}"
+                               f"; got {pool!r}")
     b = p["beyond"]
     if b["segments_per_fold"] < 1 or b["aware_samples"] < 1 or b["aware_n_iter"] < 0 or \
             b["librosa_segments"] < 0 or not b["sweep_gl_iters"] or \
@@ -192,6 +234,9 @@ def _validate(p: dict, source: str) -> None:
         raise ProfileError(f"{source}: beyond.segments_per_fold and beyond.aware_samples must be "
                            "at least 1, beyond.aware_n_iter and beyond.librosa_segments at least "
                            "0, beyond.sweep_gl_iters a list of positive integers")
+    if p["reconstruction"]["batch_size"] < 1 or b["aware_batch_size"] < 1:
+        raise ProfileError(f"{source}: reconstruction.batch_size and beyond.aware_batch_size "
+                           "must be at least 1")
     if p["corpus"]["clips_per_genre"] < 1 or p["corpus"]["seconds"] <= 0:
         raise ProfileError(f"{source}: corpus.clips_per_genre and corpus.seconds must be positive")
 

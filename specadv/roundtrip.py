@@ -22,13 +22,15 @@ import numpy as np
 import torch
 
 from specadv import features, reconstruction
-from specadv.constants import N_CLASSES, N_FRAMES, N_MELS, N_STFT_BINS
+from specadv.constants import HOP_LENGTH, N_CLASSES, N_FRAMES, N_MELS, N_STFT_BINS
 
-__all__ = ["Features", "Inversion", "Representation", "MEL", "STFT", "REPRESENTATIONS",
-           "WAVE", "representation", "extract", "to_audio", "classify_audio", "probs",
+__all__ = ["Features", "Inversion", "Representation", "MEL", "STFT", "STFT_PAPER",
+           "REPRESENTATIONS", "WAVE", "MEL_WRITTEN_SAMPLES", "representation", "extract", "to_audio", "classify_audio", "probs",
            "to_device", "Timer"]
 
 WAVE = "wave"  # the 1D CNN's input: the audio itself
+MEL_WRITTEN_SAMPLES = (N_FRAMES - 1) * HOP_LENGTH
+"""Samples of the authors' Mel inverse (``mel_to_audio`` with no ``length``): 110080."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,15 @@ class Features:
     """A batch of features of one representation and what its inverse needs.
 
     ``db`` ``(n, F, T)`` is the 2D CNN's input; ``ref`` ``(n,)`` the level it is relative
-    to; ``stft`` the complex STFT of the audio (kept where the inverse uses it).
+    to (ones for a representation in absolute dB); ``stft`` the complex STFT of the audio
+    (kept where the inverse uses it); ``shift`` ``(n,)`` the authors' STFT form's
+    per-segment shift of the real part (:func:`specadv.features.stft_paper_db`).
     """
 
     db: torch.Tensor
     ref: torch.Tensor
     stft: torch.Tensor | None = None
+    shift: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,13 @@ class Representation:
         ``width_<a>``, ``train2d.epochs_<a>``...): ``"mel"`` or ``"stft"``.
     extract : audio ``(n, samples)`` -> :class:`Features`.
     db : audio -> the dB feature only (what a 2D CNN classifies).
-    inverse : ``(db, features of the clean audio, Inversion)`` -> audio ``(n, samples)``.
+    inverse : ``(db, features of the clean audio, Inversion)`` -> audio ``(n, samples)``,
+        at the original level.
+    written : ``(audio from inverse, features of the clean audio)`` -> the audio as the
+        authors' inverse writes it (the Mel's: the level of ``S / max(S)``, 110080
+        samples); ``None`` where the inverse already writes the original level (the
+        STFT forms), so the two are the same audio.
+    description : one line for the book.
     """
 
     name: str
@@ -89,6 +100,12 @@ class Representation:
     extract: Callable[[torch.Tensor], Features] = field(repr=False)
     db: Callable[[torch.Tensor], torch.Tensor] = field(repr=False)
     inverse: Callable[[torch.Tensor, Features, Inversion], torch.Tensor] = field(repr=False)
+    written: Callable[[torch.Tensor, Features], torch.Tensor] | None = field(default=None,
+                                                                             repr=False)
+    description: str = ""
+    db_of: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
+    """The dB feature from the audio's complex STFT (:func:`specadv.features.stft`): what
+    :func:`classify_audio` uses to take one STFT for every 2D CNN."""
 
     @property
     def model_name(self) -> str:
@@ -115,16 +132,49 @@ def _stft_inverse(x_db: torch.Tensor, f: Features, inv: Inversion) -> torch.Tens
     return reconstruction.stft_to_audio(x_db, original_stft=f.stft, clean_db=f.db)
 
 
+def _mel_written(y: torch.Tensor, f: Features) -> torch.Tensor:
+    # the authors' mel_to_audio(db_to_power(X)) inverts S / max(S): the same inversion
+    # without the level (it is homogeneous in the magnitude), and with no `length` it
+    # writes 110080 samples; zero-padded to the window for the 1D CNN
+    out = y / f.ref.to(y.dtype)[:, None]
+    out[:, MEL_WRITTEN_SAMPLES:] = 0.0
+    return out
+
+
+def _stft_paper_extract(w: torch.Tensor) -> Features:
+    z = features.stft(w if w.dtype == torch.float64 else w.float())
+    x, _, shift = features.stft_paper_db_of(z)
+    return Features(x, torch.ones_like(shift), z, shift)
+
+
+def _stft_paper_inverse(x_db: torch.Tensor, f: Features, inv: Inversion) -> torch.Tensor:
+    # the authors' inverse: the perturbed real part, the clean imaginary part put back
+    return reconstruction.stft_paper_to_audio(x_db, f.stft.imag, f.shift)
+
+
 MEL = Representation(
-    "mel", "Mel", (N_MELS, N_FRAMES), "mel", _mel_extract, features.mel_db, _mel_inverse)
+    "mel", "Mel", (N_MELS, N_FRAMES), "mel", _mel_extract, features.mel_db, _mel_inverse,
+    _mel_written, "64 Mel bands in dB re the segment's maximum; inverted by NNLS and "
+    "Griffin-Lim", db_of=lambda z: features.mel_db_of(z)[0])
 """The authors' Mel: 64 bands, ``power_to_db(ref=max)``; inverted by NNLS + Griffin-Lim."""
 
 STFT = Representation(
     "stft", "STFT", (N_STFT_BINS, N_FRAMES), "stft", _stft_extract,
-    lambda w: features.stft_db(w)[0], _stft_inverse)
+    lambda w: features.stft_db(w)[0], _stft_inverse, None,
+    "the STFT's log-magnitude in dB re the segment's maximum (the clean method); inverted "
+    "with the original phase", db_of=lambda z: features.stft_db_of(z)[0])
 """STFT log-magnitude, ``amplitude_to_db(ref=max)``; inverted with the original phase."""
 
-REPRESENTATIONS: dict[str, Representation] = {r.name: r for r in (MEL, STFT)}
+STFT_PAPER = Representation(
+    "stft_paper", "authors' STFT", (N_STFT_BINS, N_FRAMES), "stft", _stft_paper_extract,
+    lambda w: features.stft_paper_db(w)[0], _stft_paper_inverse, None,
+    "the authors' form: the dB (re 1) of the STFT's real part shifted non-negative per "
+    "segment; inverted with the clean imaginary part put back",
+    db_of=lambda z: features.stft_paper_db_of(z)[0])
+"""The authors' STFT form (:func:`specadv.features.stft_paper_db`): what made the paper's
+page; inverted by :func:`specadv.reconstruction.stft_paper_to_audio`."""
+
+REPRESENTATIONS: dict[str, Representation] = {r.name: r for r in (MEL, STFT, STFT_PAPER)}
 
 
 def representation(name: str) -> Representation:
@@ -159,7 +209,19 @@ def probs(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 256) -> tor
 def classify_audio(models: Mapping[str, torch.nn.Module], y: torch.Tensor) -> dict[str, torch.Tensor]:
     """Probabilities of audio ``y`` for each target: the 1D CNN (``"wave"``) on the audio,
     a 2D CNN (a representation's name) on the features re-extracted from it."""
-    return {t: probs(m, y if t == WAVE else representation(t).db(y)) for t, m in models.items()}
+    out, z = {}, None
+    for t, m in models.items():
+        if t == WAVE:
+            out[t] = probs(m, y)
+            continue
+        r = representation(t)
+        if r.db_of is None:
+            out[t] = probs(m, r.db(y))
+            continue
+        if z is None:  # one STFT of the audio for every 2D CNN
+            z = features.stft(y if y.dtype == torch.float64 else y.float())
+        out[t] = probs(m, r.db_of(z))
+    return out
 
 
 def to_device(a: np.ndarray, device) -> torch.Tensor:

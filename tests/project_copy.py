@@ -3,7 +3,7 @@ import shutil
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
-RUN_INPUTS = ("_toc.yml", "_config.yml", "notebooks", "book", "specadv")
+RUN_INPUTS = ("_toc.yml", "_config.yml", "references.bib", "notebooks", "book", "specadv")
 
 
 def copy_project(dst: Path) -> Path:

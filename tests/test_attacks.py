@@ -419,3 +419,56 @@ def test_the_attack_stage_gives_the_same_noise_for_batch_sizes_16_and_32(tmp_pat
     assert out[16][2] == out[32][2]
     signs = np.sign(out[16][0])
     assert not np.array_equal(signs[0], signs[16])  # the bug: every batch restarted one seed
+
+
+def test_record_never_copies_the_adversarial_batch():
+    class Uncopyable:
+        def __deepcopy__(self, memo):
+            raise AssertionError("record() copied the adversarial batch")
+
+    res = AttackResult(Uncopyable(), "fgsm", 0.3, 0.3, 1, "predicted", (-80.0, 0.0), y=Uncopyable())
+    assert res.record() == {"name": "fgsm", "eps": 0.3, "step": 0.3, "iters": 1,
+                            "labels": "predicted", "clip": [-80.0, 0.0], "random_start": False,
+                            "seed": None}
+
+
+def test_the_random_draws_are_made_on_the_batchs_device_in_its_dtype():
+    from specadv.attacks import _generator, _uniform_like
+
+    x = _db_inputs(3, seed=1, dtype=torch.float32)
+    assert _generator(0, x).device == x.device
+    u = _uniform_like(x, 0.3, None, seeds=[1, 2, 3])
+    assert u.dtype == x.dtype and u.device == x.device and u.abs().max() <= 0.3
+    assert torch.equal(u[1], _uniform_like(x[1:2], 0.3, None, seeds=[2])[0])
+
+
+def test_the_attack_stage_runs_in_exact_float32_with_cudnn_autotuning(tmp_path, monkeypatch):
+    from specadv import artifacts
+    from specadv.profiles import DEFAULTS
+    from specadv.stages import attack as stage
+
+    class Recorder(SmallCNN):
+        seen: list = []
+
+        def forward(self, x):
+            self.seen.append((torch.backends.cudnn.allow_tf32,
+                              torch.backends.cuda.matmul.allow_tf32,
+                              torch.get_float32_matmul_precision(), torch.backends.cudnn.benchmark))
+            return super().forward(x)
+
+    monkeypatch.setattr(stage, "representation", lambda rep: type("R", (), {
+        "feature_shape": (N_F, N_T)})())
+    before = (torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision(),
+              torch.backends.cudnn.benchmark)
+    torch.manual_seed(0)
+    model = Recorder(n_classes=10).eval()
+    x_all = _db_inputs(8, seed=5, dtype=torch.float32).numpy()
+    settings = {**DEFAULTS["attacks"], "names": ["fgsm", "bim"], "bim_iters": 1,
+                "sweep_eps": [0.3], "sweep_attacks": ["bim"]}
+    entry = artifacts.Store(tmp_path).entry("attacks-x", {})
+    stage.attack_fold(entry, model, "x", x_all, np.arange(8), np.zeros(8, np.int64), settings,
+                      torch.device("cpu"), show_progress=False)
+    assert Recorder.seen and set(Recorder.seen) == {(False, False, "highest", True)}
+    assert entry.info()["precision"] == "float32"
+    assert (torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision(),
+            torch.backends.cudnn.benchmark) == before

@@ -146,6 +146,7 @@ def test_batch_metrics_match_the_numpy_metrics():
     assert set(out) == set(metrics.BATCH_METRICS)
     expect = {"snr_paper": metrics.snr_paper(x, y),
               "snr_paper_unrestored": metrics.snr_paper(x, y / ref[:, None]),
+              "snr_paper_clean": metrics.snr_paper(y_clean, y),
               "snr": metrics.snr(x, y), "si_sdr": metrics.si_sdr(x, y), "lsd": metrics.lsd(x, y),
               "segsnr": metrics.segmental_snr(x, y),
               "attack_db": -metrics.snr(x, x + (y - y_clean))}
@@ -155,4 +156,15 @@ def test_batch_metrics_match_the_numpy_metrics():
     bare = metrics.batch_metrics(torch.from_numpy(x), torch.from_numpy(x))
     assert np.isnan(bare["attack_db"].numpy()).all()
     assert np.isnan(bare["snr_paper_unrestored"].numpy()).all()
+    assert np.isnan(bare["snr_paper_clean"].numpy()).all()
+    yt = torch.from_numpy(y)
+    itself = metrics.batch_metrics(torch.from_numpy(x), yt, None, yt)  # the clean row
+    assert np.isnan(itself["snr_paper_clean"].numpy()).all()
+    # the originals' spectrogram taken once per batch gives the same figures
+    power = metrics.original_power(torch.from_numpy(x))
+    shared = metrics.batch_metrics(torch.from_numpy(x), yt, torch.from_numpy(ref),
+                                   torch.from_numpy(y_clean), power)
+    for name, v in out.items():
+        np.testing.assert_array_equal(shared[name].numpy(), v.numpy(), err_msg=name)
+    assert np.isnan(itself["snr_paper_clean"].numpy()).all()
     assert np.isinf(bare["snr"].numpy()).all()

@@ -94,8 +94,106 @@ def test_wave1d_average_pooling_head_is_small():
         assert model(torch.zeros(3, 1, 110250)).shape == (3, 10)
 
 
+def test_spec2d_defaults_add_nothing_to_the_papers_layers():
+    model = Spec2DCNN((64, 431))
+    assert len(model.stem) == 0
+    assert isinstance(model.classifier[0], nn.Flatten)
+    c = model.config()
+    assert (c["head"], c["input_norm"], c["input_pool"]) == ("flatten", "none", [1, 1])
+
+
+def test_spec2d_meanstd_head_takes_each_maps_mean_and_std_over_time():
+    model = Spec2DCNN((64, 431), width=4, dense=8, head="meanstd").eval()
+    assert model.feature_shape == (8, 12, 103)
+    assert model.flatten_features == 8 * 12 * 2
+    maps = torch.randn(3, 8, 12, 103)
+    stats = model.classifier[0](maps).view(3, 8, 12, 2)
+    torch.testing.assert_close(stats[..., 0], maps.mean(3))
+    torch.testing.assert_close(stats[..., 1], maps.std(3, correction=0), atol=1e-5, rtol=1e-4)
+    with torch.no_grad():
+        assert model(torch.full((2, 64, 431), -30.0)).shape == (2, 10)
+
+
+def test_spec2d_meanstd_head_has_finite_gradients_on_a_constant_input():
+    model = Spec2DCNN((64, 431), width=2, dense=4, head="meanstd")
+    x = torch.full((2, 64, 431), -80.0, requires_grad=True)
+    model(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_spec2d_input_pool_averages_before_the_first_convolution():
+    model = Spec2DCNN((257, 431), width=2, dense=4, input_pool=(4, 1)).eval()
+    assert isinstance(model.stem[-1], nn.AvgPool2d)
+    assert model.feature_shape == (4, 12, 103)  # 257 bins pooled to 64: the Mel's geometry
+    x = torch.randn(1, 1, 257, 431)
+    torch.testing.assert_close(model.stem(x), nn.functional.avg_pool2d(x, (4, 1)))
+
+
+def test_spec2d_band_norm_standardises_each_band_in_training():
+    model = Spec2DCNN((32, 64), width=2, dense=4, input_norm="band", bn_momentum=1.0)
+    x = torch.randn(16, 1, 32, 64) * torch.linspace(1, 10, 32)[:, None] - 40.0
+    out = model.stem(x)
+    torch.testing.assert_close(out.mean(dim=(0, 1, 3)), torch.zeros(32), atol=1e-4, rtol=0)
+    torch.testing.assert_close(out.std(dim=(0, 1, 3), correction=0), torch.ones(32),
+                               atol=1e-2, rtol=0)
+    model.eval()  # running statistics (momentum 1: this batch's)
+    torch.testing.assert_close(model.stem(x), out, atol=1e-2, rtol=0)
+
+
+def test_spec2d_input_pool_kind_max_keeps_each_blocks_largest_value():
+    model = Spec2DCNN((257, 431), width=2, dense=4, input_pool=(4, 2), input_pool_kind="max")
+    x = torch.randn(1, 1, 257, 431)
+    torch.testing.assert_close(model.stem(x), nn.functional.max_pool2d(x, (4, 2)))
+    assert model.feature_shape == (4, 12, 49)  # 64 x 215 after the pooling
+
+
+def test_spec2d_band_stats_feed_the_stems_band_statistics_to_the_head():
+    model = Spec2DCNN((64, 431), width=2, dense=4, head="meanstd", input_pool=(1, 2),
+                      band_stats=True).eval()
+    assert model.flatten_features == 4 * 12 * 2 + 2 * 64
+    assert model.classifier[1].in_features == model.flatten_features
+    x = torch.randn(2, 64, 431, requires_grad=True)
+    model(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    c = model.config()
+    assert c["band_stats"] is True and build_model("spec2d", **c).flatten_features == 224
+    assert Spec2DCNN((64, 431)).config()["band_stats"] is False
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"head": "gap"}, "head must be one of"), ({"input_norm": "global"}, "input_norm must be"),
+    ({"input_pool_kind": "min"}, "input_pool_kind must be"),
+    ({"input_pool": (0, 1)}, "input_pool must be two positive"),
+    ({"input_pool": (2,)}, "input_pool must be two positive")])
+def test_spec2d_rejects_unknown_recipe_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Spec2DCNN((64, 431), **kwargs)
+
+
+def test_wave1d_meanstd_pooling_doubles_the_average_heads_features():
+    model = Wave1DCNN(width=4, dense=(8, 8), pooling="meanstd").eval()
+    assert model.flatten_features == 2 * 32
+    with torch.no_grad():
+        assert model(torch.zeros(2, 110250)).shape == (2, 10)
+
+
+def test_wave1d_first_stride_shortens_the_first_blocks():
+    assert Wave1DCNN(width=2, first_stride=2).feature_shape == (16, 100)  # Abdoli et al.'s
+    model = Wave1DCNN(width=2, dense=(4, 4), first_stride=4, pooling="meanstd").eval()
+    assert model.features[0].stride == (4,)
+    assert model.feature_shape == (16, 46)  # 27547 -> 3443 -> 1706 -> 213 -> 99 -> 46
+    with torch.no_grad():
+        assert model(torch.zeros(1, 110250)).shape == (1, 10)
+    with pytest.raises(ValueError, match="first_stride"):
+        Wave1DCNN(first_stride=0)
+
+
 def test_config_rebuilds_the_same_architecture():
-    for model in (Spec2DCNN((64, 431), width=4, dense=16), Wave1DCNN(width=4, dense=(8, 8))):
+    for model in (Spec2DCNN((64, 431), width=4, dense=16),
+                  Spec2DCNN((257, 431), width=2, dense=4, head="meanstd", input_norm="band",
+                            input_pool=(4, 2)),
+                  Wave1DCNN(width=4, dense=(8, 8)), Wave1DCNN(width=4, dense=(8, 8),
+                                                             pooling="meanstd", first_stride=4)):
         again = type(model).from_config(model.config())
         assert again.config() == model.config()
         assert build_model(model.kind, **model.config()).config() == model.config()
@@ -130,8 +228,16 @@ def test_each_profiles_2d_cnn_maps_the_registry_shapes_to_the_papers_geometry(pr
     for rep, maps in (("mel", (12, 103)), ("stft", (60, 103))):
         config = model_config(p, rep)
         assert tuple(config["input_shape"]) == REPRESENTATIONS[rep].feature_shape
-        # the geometry only: the same layer list at width 1 and a tiny dense layer
-        model = build_model("spec2d", **{**config, "width": 1, "dense": 4}).eval()
+        # the geometry only: the same layer list at width 1 and a tiny dense layer; a
+        # profile's input pooling (none in the paper's) shrinks what the layers see
+        config = {**config, "width": 1, "dense": 4}
+        if profile == "paper":
+            assert config["input_pool"] == [1, 1] and config["head"] == "flatten"
+        model = build_model("spec2d", **{**config, "input_pool": [1, 1]}).eval()
         assert model.feature_shape == (2, *maps)
         with torch.no_grad():
             assert model.features(torch.zeros(1, 1, *config["input_shape"])).shape[2:] == maps
+            pooled = build_model("spec2d", **config).eval()
+            x = torch.zeros(1, 1, *config["input_shape"])
+            assert pooled.features(pooled.stem(x)).shape[1:] == pooled.feature_shape
+            assert pooled(x).shape == (1, 10)

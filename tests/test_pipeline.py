@@ -35,7 +35,7 @@ BASE = {"name": NAME, "device": "cpu",
                     "sweep_eps": [0.3], "sweep_max_segments": 2},
         "reconstruction": {"n_iter": 2, "nnls_iter": 2}}
 N_FOLDS = BASE["folds"]["n_splits"]
-LATER = ("attacks-mel", "attacks-stft", "reconstruction-mel", "reconstruction-stft")
+LATER = (*(f"attacks-{r}" for r in REPRESENTATIONS), *(f"reconstruction-{r}" for r in REPRESENTATIONS))
 
 
 def _merge(a: dict, b: dict) -> dict:
@@ -105,7 +105,7 @@ def base(tmp_path_factory, one_thread):
 def test_the_base_run_holds_one_entry_per_stage_kind_and_fold(base):
     assert base.root == (base.runs_dir / NAME).resolve()
     assert _stages(base.entries) == {
-        "corpus": 1, "dataset": 1, **{f"model-{k}": N_FOLDS for k in ("mel", "stft", WAVE)},
+        "corpus": 1, "dataset": 1, **{f"model-{k}": N_FOLDS for k in (*REPRESENTATIONS, WAVE)},
         **{s: N_FOLDS for s in LATER}}
 
 
@@ -140,7 +140,7 @@ def test_an_attack_setting_recomputes_the_attacks_and_reconstructions_only(base)
     run, res, added = _rerun(base, attacks={"fgsm_eps": 0.2})
     assert _stages(added) == {s: N_FOLDS for s in LATER}
     assert run.dataset().key == base.run.dataset().key
-    for kind in ("mel", "stft", WAVE):
+    for kind in (*REPRESENTATIONS, WAVE):
         assert [m.key for m in res.models[kind]] == [m.key for m in base.res.models[kind]]
     for fa in res.attacks["mel"]:
         assert f"attacks-mel/{fa.entry.folder.name}" in added
@@ -152,7 +152,7 @@ def test_an_attack_setting_recomputes_the_attacks_and_reconstructions_only(base)
 
 def test_a_reconstruction_setting_recomputes_the_reconstructions_only(base):
     run, res, added = _rerun(base, reconstruction={"n_iter": 3})
-    assert _stages(added) == {"reconstruction-mel": N_FOLDS, "reconstruction-stft": N_FOLDS}
+    assert _stages(added) == {f"reconstruction-{r}": N_FOLDS for r in REPRESENTATIONS}
     for rep in REPRESENTATIONS:
         assert ([fa.entry.folder for fa in res.attacks[rep]]
                 == [fa.entry.folder for fa in base.res.attacks[rep]])
@@ -162,7 +162,7 @@ def test_a_reconstruction_setting_recomputes_the_reconstructions_only(base):
 
 def test_a_training_setting_recomputes_that_model_kind_and_what_follows(base):
     run, res, added = _rerun(base, train2d={"epochs": 2})
-    assert _stages(added) == {"model-mel": N_FOLDS, "model-stft": N_FOLDS,
+    assert _stages(added) == {**{f"model-{r}": N_FOLDS for r in REPRESENTATIONS},
                               **{s: N_FOLDS for s in LATER}}
     assert [m.key for m in res.models[WAVE]] == [m.key for m in base.res.models[WAVE]]
     assert run.dataset().key == base.run.dataset().key
@@ -248,7 +248,7 @@ def test_dataset_features_have_the_registry_shapes_and_every_fold_is_present(bas
 
 
 def test_trained_2d_cnns_have_the_papers_feature_maps_before_the_flatten(base):
-    for rep, maps in (("mel", (12, 103)), ("stft", (60, 103))):
+    for rep, maps in (("mel", (12, 103)), ("stft", (60, 103)), ("stft_paper", (60, 103))):
         for fm in base.res.models[rep]:
             assert tuple(fm.model.feature_shape[1:]) == maps
 
@@ -262,10 +262,29 @@ def test_stored_bim_perturbations_stay_within_eps_at_float16_precision(base):
             assert d.max() >= eps - 1e-3  # 4 steps of 0.1: the projection onto the ball acts
 
 
-def test_the_clean_stft_round_trip_keeps_the_2d_cnns_predictions(base):
-    models, recs = base.res.models["stft"], base.res.reconstructions["stft"]
-    same = np.concatenate([m.test_probs.argmax(1) == r.probs["clean"]["stft"].argmax(1)
+@pytest.mark.parametrize("rep", ["stft", "stft_paper"])
+def test_the_clean_stft_round_trip_keeps_the_2d_cnns_predictions(base, rep):
+    models, recs = base.res.models[rep], base.res.reconstructions[rep]
+    same = np.concatenate([m.test_probs.argmax(1) == r.probs["clean"][rep].argmax(1)
                            for m, r in zip(models, recs)])
     assert same.mean() >= 0.95
     for r in recs:  # the original phase makes it exact
         assert np.all(r.metrics["clean"]["snr"] > 60)
+
+
+def test_the_1d_cnn_hears_the_mel_audio_as_the_authors_wrote_it(base):
+    """The written audio's probabilities are the 1D CNN on ``Representation.written`` of the
+    reconstruction; the STFT forms keep the level and store none."""
+    from specadv.roundtrip import Inversion, probs, representation
+
+    run, r = base.run, representation("mel")
+    fr = base.res.reconstructions["mel"][0]
+    w = torch.from_numpy(run.dataset().waveforms(fr.test_idx))
+    assert len(w) <= run.profile["reconstruction"]["batch_size"]  # one batch: the same phases
+    clean = r.extract(w)
+    y = r.inverse(clean.db, clean, Inversion.from_profile(run.profile["reconstruction"]))
+    expect = probs(run.models(WAVE)[0].model, r.written(y, clean)).numpy()
+    np.testing.assert_allclose(fr.written["clean"], expect, atol=1e-5)
+    assert set(fr.written) == set(fr.conditions)
+    for rep in ("stft", "stft_paper"):
+        assert all(rec.written == {} for rec in base.res.reconstructions[rep])

@@ -7,9 +7,13 @@ def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
     assert {"smoke", "demo", "paper"} <= set(builtin_profiles())
     paper = load_profile("paper")
     assert paper["model2d"] == {"width": 32, "width_stft": None, "dense_mel": 1024,
-                                "dense_stft": 512, "dropout_dense": 0.8, "bn_momentum": 0.01}
+                                "dense_stft": 512, "dropout_dense": 0.8, "bn_momentum": 0.01,
+                                "head": "flatten", "input_norm": "none", "input_pool": [1, 1],
+                                "input_pool_stft": None, "input_pool_kind": "avg",
+                                "band_stats": False}
     t = paper["train2d"]
     assert (t["optimizer"], t["lr"], t["batch_size"], t["epochs"]) == ("adadelta", 1.0, 100, 150)
+    assert t["schedule"] == paper["train1d"]["schedule"] == "constant"
     assert t["validation"] == "segment" and t["early_stopping_patience"] is None
     a = paper["attacks"]
     assert (a["fgsm_eps"], a["bim_eps"], a["bim_step"], a["bim_iters"]) == (0.3, 0.3, 0.1, 10)
@@ -67,3 +71,43 @@ def test_a_relative_corpus_path_is_read_beside_the_profile_file(tmp_path, monkey
     assert load_profile(str(f))["corpus"]["path"] == str(tmp_path / "gtzan")
     f.write_text("name: mine\ncorpus:\n  kind: folder\n  path: /data/gtzan\n")
     assert load_profile(str(f))["corpus"]["path"] == "/data/gtzan"
+
+
+@pytest.mark.parametrize("section, text, words", [
+    ("model2d", "head: mean", ["model2d.head", "'flatten'", "'meanstd'"]),
+    ("model2d", "input_norm: batch", ["model2d.input_norm", "'none'", "'band'"]),
+    ("model2d", "input_pool: [2]", ["model2d.input_pool", "two positive integers"]),
+    ("model2d", "input_pool: [0, 2]", ["model2d.input_pool", "two positive integers"]),
+    ("model2d", "input_pool_stft: [4, 1.5]", ["model2d.input_pool_stft", "or null"]),
+    ("model2d", "input_pool_kind: min", ["model2d.input_pool_kind", "'avg'", "'max'"]),
+    ("train2d", "schedule: cosine", ["train2d.schedule", "'constant'", "'onecycle'"]),
+    ("train1d", "schedule: step", ["train1d.schedule", "'onecycle'"]),
+    ("model1d", "pooling: max", ["model1d.pooling", "'meanstd'"]),
+    ("model1d", "first_stride: 0", ["model1d.first_stride", "positive integer"]),
+])
+def test_recipe_keys_beyond_the_paper_are_validated(tmp_path, section, text, words):
+    f = tmp_path / "p.yaml"
+    f.write_text(f"name: x\n{section}:\n  {text}\n")
+    with pytest.raises(ProfileError) as err:
+        load_profile(f)
+    assert all(w in str(err.value) for w in words) and str(f) in str(err.value)
+
+
+def test_recipe_keys_reach_the_models_and_the_training():
+    from specadv.stages.train import model_config, train_config
+
+    p = load_profile("paper")
+    assert model_config(p, "mel")["head"] == "flatten"
+    assert model_config(p, "stft")["input_pool"] == [1, 1]
+    assert train_config(p, "mel").schedule == "constant"
+    assert model_config(p, "wave")["first_stride"] == 2
+    p = load_profile("paper", model2d={"input_pool": [1, 2], "input_pool_stft": [4, 2],
+                                       "head": "meanstd", "input_norm": "band"},
+                     train1d={"schedule": "onecycle"})
+    assert model_config(p, "mel")["input_pool"] == [1, 2]
+    assert model_config(p, "stft")["input_pool"] == [4, 2]
+    assert model_config(p, "stft_paper")["input_pool"] == [4, 2]
+    assert model_config(p, "mel")["head"] == "meanstd"
+    assert model_config(p, "mel")["input_norm"] == "band"
+    assert train_config(p, "wave").schedule == "onecycle"
+    assert train_config(p, "mel").schedule == "constant"

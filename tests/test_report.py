@@ -50,6 +50,8 @@ for _rep in ("mel", "stft"):
         for _t in TARGETS:
             MASKS.setdefault(("rec", _rep, _c, _t),
                              tuple(_rng.integers(0, 2, 6).tolist() for _ in range(2)))
+for _c in CONDITIONS:  # the 1D CNN on the Mel audio as the authors wrote it (level lost)
+    MASKS[("written", "mel", _c)] = tuple(_rng.integers(0, 2, 6).tolist() for _ in range(2))
 # a reconstruction metric per fold: the standard SNR of the clean reconstruction, and
 # the attacked ones 5 and 10 dB lower
 SNR_CLEAN = ([10.0, 20.0, 30.0, 40.0, 50.0, 60.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
@@ -142,7 +144,9 @@ def res(tmp_path_factory):
                 rep, k, test, 2.0, metrics,
                 {c: {t: _probs(y, MASKS[("rec", rep, c, t)][k]) for t in TARGETS}
                  for c in CONDITIONS},
-                ex, {c: EXAMPLE_SCALE[c] * ds.waveforms(ex) for c in CONDITIONS})
+                ex, {c: EXAMPLE_SCALE[c] * ds.waveforms(ex) for c in CONDITIONS},
+                {c: _probs(y, MASKS[("written", rep, c)][k]) for c in CONDITIONS}
+                if rep == "mel" else {})
             entry = store.entry(f"reconstruction-{rep}", {"rep": rep, "fold": k})
             fr.save(entry)
             recs[rep].append(FoldReconstruction.load(entry, rep, k, test, CONDITIONS,
@@ -192,12 +196,12 @@ def test_summary_table_puts_the_papers_figures_beside_this_runs(res):
     assert paper["2D CNN, legitimate spectrograms"] == 81.87
     assert paper["2D CNN, BIM spectrograms"] == 12.09
     assert paper["1D CNN, original audio"] == 78.29
-    assert paper["1D CNN, audio from BIM spectrograms"] == 27.91
+    assert paper["1D CNN, audio from BIM spectrograms, as the authors wrote it"] == 27.91
     assert paper.notna().sum() == 4 and np.isnan(paper["2D CNN, FGSM spectrograms"])
     mel = df["this run: mel"]
     assert mel["2D CNN, legitimate spectrograms"] == pytest.approx((100 * 5 / 6 + 100 * 4 / 6) / 2)
-    assert mel["1D CNN, audio from None spectrograms"] == pytest.approx(100 * 4 / 6)
-    assert mel["1D CNN, audio from BIM spectrograms"] == pytest.approx(50.0)
+    assert mel["1D CNN, audio from None spectrograms, level restored"] == pytest.approx(100 * 4 / 6)
+    assert mel["1D CNN, audio from BIM spectrograms, level restored"] == pytest.approx(50.0)
     for rep in ("mel", "stft"):
         col = df[f"this run: {rep}"]
         assert col["2D CNN, legitimate spectrograms"] == pytest.approx(
@@ -206,11 +210,26 @@ def test_summary_table_puts_the_papers_figures_beside_this_runs(res):
             _mean_acc(MASKS[("attack", rep, "fgsm")]))
         assert col["1D CNN, original audio"] == pytest.approx(_mean_acc(MASKS[("model", "wave")]))
         for c, name in (("clean", "None"), ("fgsm", "FGSM"), ("bim", "BIM")):
-            assert col[f"1D CNN, audio from {name} spectrograms"] == pytest.approx(
-                _mean_acc(MASKS[("rec", rep, c, "wave")]))
+            restored = _mean_acc(MASKS[("rec", rep, c, "wave")])
+            assert col[f"1D CNN, audio from {name} spectrograms, level restored"] == \
+                pytest.approx(restored)
+            # the paper's condition: Mel's written audio; the STFT form's is the restored one
+            written = _mean_acc(MASKS[("written", rep, c)]) if rep == "mel" else restored
+            assert col[f"1D CNN, audio from {name} spectrograms, as the authors wrote it"] == \
+                pytest.approx(written)
         assert re.fullmatch(r"\d+\.\d–\d+\.\d", df[f"{rep}: 95% CI (clips)"][
             "2D CNN, legitimate spectrograms"])
     assert "profile hand" in df.columns.name and "1 clips x 6 s" in df.columns.name
+    # the line that says where this run stands, only where the paper has a figure
+    verdict = df["this run against the paper"]
+    assert verdict["2D CNN, FGSM spectrograms"] == ""
+    for row, value in paper.dropna().items():
+        spans = [tuple(map(float, df[f"{rep}: 95% CI (clips)"][row].split("–")))
+                 for rep in ("mel", "stft")]
+        inside = any(lo <= value <= hi for lo, hi in spans)
+        assert verdict[row].startswith("agrees") == inside, row
+        if all(hi < value for _, hi in spans):
+            assert verdict[row].startswith("below the paper")
 
 
 def test_transfer_stats_table_counts_a_hand_made_case(res):
@@ -359,3 +378,40 @@ def test_genre_audio_table_names_each_examples_clip_and_segment(res):
         clip = ds.clips[ds.seg_clip[i]].clip_id
         start = ds.seg_start[i] / SAMPLE_RATE
         assert f"<td>{genre}</td><td>{clip}</td><td>1 ({start:.1f} s)</td>" in html
+
+
+def test_paper_page_in_the_authors_form_sets_the_papers_figures_beside_ours(res):
+    ds = res.ds
+    examples = ds.examples()
+    html = report.paper_page_html(ds, "stft", examples, res.models["stft"],
+                                  res.reconstructions["stft"], res.attacks["stft"], "pp",
+                                  paper=True)
+    assert "unrestored" not in html  # the STFT forms keep the level: the column is left out
+    head = html.split("<tbody>")[0]
+    assert "<th>paper: prediction</th><th>paper: SNR</th>" in head
+    for genre, section in zip(examples, html.split("<h4>")[1:]):
+        clip, rows = report.PAPER_PAGE[genre]
+        assert f"the paper's: GTZAN {clip}" in section
+        for cond, name in (("clean", "None"), ("bim", "BIM"), ("fgsm", "FGSM")):
+            pred, snr = rows[cond]
+            row = section.split(f"<tr><td>{name}</td>")[1].split("</tr>")[0]
+            assert f"<td>{pred.capitalize()}</td><td>{snr:.2f}</td>" in row, (genre, cond)
+        # the attacked rows' SNR (paper) is against the clean reconstruction (0.9 x):
+        # 20 log10(0.9 / (0.9 - 0.5)) for BIM, 20 log10(0.9 / (0.9 - 0.8)) for FGSM
+        bim = section.split("<tr><td>BIM</td>")[1].split("</tr>")[0]
+        assert f"<td>{20 * np.log10(0.9 / 0.4):.2f}</td>" in bim
+        fgsm = section.split("<tr><td>FGSM</td>")[1].split("</tr>")[0]
+        assert f"<td>{20 * np.log10(0.9 / 0.1):.2f}</td>" in fgsm
+    plain = report.paper_page_html(ds, "stft", examples, res.models["stft"],
+                                   res.reconstructions["stft"], res.attacks["stft"], "pp")
+    assert "paper: SNR" not in plain
+
+
+def test_paper_snr_table_sets_the_authors_means_beside_this_runs(res):
+    df = report.paper_snr_table(res)
+    assert df.loc[(MEL, "None"), "paper's mean"] == 8.4
+    assert np.isnan(df.loc[(STFT, "BIM"), "paper's mean"])
+    assert "SNR (paper, unrestored), mean" in df.columns
+    assert np.isnan(df.loc[(STFT, "None"), "SNR (paper, unrestored), mean"])  # Mel only
+    assert df.loc[(MEL, "None"), "SNR (paper, unrestored), mean"] == pytest.approx(7.75)
+    assert df.loc[(MEL, "None"), "SNR (standard), mean over folds"] == pytest.approx(19.25)

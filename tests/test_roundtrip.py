@@ -10,8 +10,8 @@ from specadv.constants import WINDOW_SAMPLES
 from specadv.metrics import snr
 from specadv.models import build_model
 from specadv.profiles import load_profile
-from specadv.roundtrip import (REPRESENTATIONS, WAVE, Inversion, Timer, classify_audio, extract,
-                               probs, representation, to_audio)
+from specadv.roundtrip import (REPRESENTATIONS, WAVE, Features, Inversion, Timer, classify_audio,
+                               extract, probs, representation, to_audio)
 from specadv.stages.train import model_config
 
 
@@ -30,16 +30,56 @@ def test_every_representation_extracts_its_feature_shape_from_a_5_s_segment(segm
     r = REPRESENTATIONS[name]
     f = r.extract(segments)
     assert r.name == name and f.db.shape == (2, *r.feature_shape) and f.ref.shape == (2,)
-    assert torch.allclose(f.db.amax(dim=(1, 2)), torch.zeros(2), atol=1e-5)  # dB re. max
+    if name == "stft_paper":  # dB re 1 of the shifted real part: the level is kept
+        assert torch.equal(f.ref, torch.ones(2)) and f.shift.shape == (2,)
+        assert (f.db.amin(dim=(1, 2)) <= -99.9).all()  # the shifted minimum sits at the floor
+    else:
+        assert torch.allclose(f.db.amax(dim=(1, 2)), torch.zeros(2), atol=1e-5)  # dB re. max
     # the dataset stores extract(...).db; classify_audio reads db(...): the same features
     assert torch.allclose(r.db(segments), f.db, atol=1e-4)
     assert torch.equal(extract(name, segments).db, f.db)
+    # classify_audio takes one STFT for every 2D CNN: the same features, bit for bit
+    assert torch.equal(r.db_of(features.stft(segments)), r.db(segments))
 
 
 def test_registry_shapes_are_the_papers():
     assert REPRESENTATIONS["mel"].feature_shape == (64, 431)
     assert REPRESENTATIONS["stft"].feature_shape == (257, 431)
+    assert REPRESENTATIONS["stft_paper"].feature_shape == (257, 431)
     assert {r.architecture for r in REPRESENTATIONS.values()} == {"mel", "stft"}
+    # only the Mel's written audio differs from the level-restored one
+    assert [n for n, r in REPRESENTATIONS.items() if r.written] == ["mel"]
+
+
+def test_the_authors_stft_form_is_its_own_features_and_inverse(segments):
+    r = representation("stft_paper")
+    clean = r.extract(segments)
+    db, imag, shift = features.stft_paper_db(segments)
+    assert torch.allclose(clean.db, db) and torch.allclose(clean.shift, shift)
+    assert torch.allclose(clean.stft.imag, imag)
+    y = r.inverse(clean.db, clean, Inversion())
+    assert y.shape == segments.shape and np.all(snr(segments.numpy(), y.numpy()) > 60)
+    # a perturbation moves only the real part: the imaginary part of the audio's STFT
+    # comes back as the clean one (up to the istft's consistency)
+    y_adv = r.inverse(clean.db + 0.3, clean, Inversion())
+    assert np.all(snr(segments.numpy(), y_adv.numpy()) < 40)
+
+
+def test_the_mels_written_audio_is_the_restored_one_without_its_level(segments):
+    from specadv.roundtrip import MEL_WRITTEN_SAMPLES
+
+    r = representation("mel")
+    clean = r.extract(segments)
+    inv = Inversion(n_iter=2, nnls_iter=2)
+    y = r.inverse(clean.db, clean, inv)
+    w = r.written(y, clean)
+    assert MEL_WRITTEN_SAMPLES == 110080 and w.shape == y.shape
+    assert torch.all(w[:, MEL_WRITTEN_SAMPLES:] == 0)
+    # the authors' inverse: the same Mel inversion of S / max(S) (homogeneous in the level)
+    unit = Features(clean.db, torch.ones_like(clean.ref))
+    u = r.inverse(clean.db, unit, inv)[:, :MEL_WRITTEN_SAMPLES]
+    err = (w[:, :MEL_WRITTEN_SAMPLES] - u).norm(dim=1) / u.norm(dim=1)
+    assert (err < 1e-4).all(), err
 
 
 def test_stft_inverse_of_the_clean_features_reproduces_the_audio(segments):
@@ -88,6 +128,8 @@ def test_classify_audio_gives_each_target_probabilities_of_its_own_input(segment
     assert torch.allclose(out[WAVE], probs(models[WAVE], segments))
     assert torch.allclose(out["mel"], probs(models["mel"], features.mel_db(segments)))
     assert torch.allclose(out["stft"], probs(models["stft"], features.stft_db(segments)[0]))
+    assert torch.allclose(out["stft_paper"],
+                          probs(models["stft_paper"], features.stft_paper_db(segments)[0]))
 
 
 def test_an_unknown_representation_is_refused_listing_the_known_ones():

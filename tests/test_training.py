@@ -276,3 +276,72 @@ def test_nchw_and_channels_last_training_agree():
         states.append(model.state_dict())
     for k in states[0]:
         torch.testing.assert_close(states[0][k], states[1][k], rtol=1e-3, atol=1e-4)
+
+
+# --- precision (specadv.precision) ---------------------------------------------------------
+
+def test_the_identity_records_the_effective_precision_not_amp():
+    cpu = _config(amp=True).identity()
+    assert "amp" not in cpu and cpu["precision"] == "float32"
+    assert cpu == _config(amp=False).identity()  # autocast is ignored on a CPU: same weights
+    gpu_amp = _config(amp=True, device="cuda").identity()
+    assert gpu_amp["precision"] == "bf16-autocast" and gpu_amp != cpu
+    assert _config(amp=False, device="cuda").identity() == cpu
+    assert TrainConfig().amp is False  # the paper's float32 unless a profile asks
+
+
+def test_a_profiles_amp_key_reaches_the_model_cache_key():
+    from specadv.profiles import load_profile
+    from specadv.stages.train import train_config
+
+    def key(profile, device):
+        return train_config(load_profile(profile, device=device), "mel").identity()
+
+    assert key("rehearsal", "cuda")["precision"] == "bf16-autocast"
+    assert key("rehearsal", "cpu")["precision"] == "float32"
+    assert key("rehearsal", "cuda") != key("rehearsal", "cpu")
+    assert key("demo", "cuda")["precision"] == "float32"
+
+
+def test_a_checkpoint_records_its_precision_and_is_refused_in_another(tmp_path):
+    path, model, config, _ = _trained_checkpoint(tmp_path)
+    meta = read_checkpoint_metadata(path)
+    assert meta["train_config"]["precision"] == "float32"
+    # the same checkpoint, as a GPU run with autocast would have written it
+    payload = torch.load(path, weights_only=True)
+    meta["train_config"].update(amp=True, precision="bf16-autocast", device="cuda")
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, path)
+    with pytest.raises(CheckpointMismatch, match="train_config.precision"):
+        load_checkpoint(path, "spec2d", SPEC, config)
+
+
+class _Recorder(torch.nn.Module):
+    """A linear classifier that notes, per call, its mode, autocast and the TF32 flag."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(SHAPE[0] * SHAPE[1], 2)
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append((self.training, torch.is_autocast_enabled("cpu"),
+                           torch.backends.cudnn.allow_tf32))
+        return self.fc(x.flatten(1))
+
+
+def test_validation_runs_in_float32_outside_the_training_autocast(monkeypatch):
+    from specadv import training
+
+    # CPU autocast stands in for the GPU's bf16 autocast, which a CPU ignores
+    monkeypatch.setattr(training, "_autocast", lambda device, amp: torch.autocast(
+        "cpu", dtype=torch.bfloat16, enabled=amp))
+    x, y = _toy_spectrograms(n=32)
+    model = _Recorder()
+    result = train(model, x, y, np.arange(24), np.arange(24, 32), _config(epochs=2, amp=True),
+                   progress=False)
+    fit = [c for c in model.calls if c[0]]
+    val = [c for c in model.calls if not c[0]]
+    assert fit and all(autocast for _, autocast, _ in fit)
+    assert val and not any(autocast or tf32 for _, autocast, tf32 in val)
+    assert result.precision == "float32"  # on a CPU, what ran is float32

@@ -6,7 +6,7 @@ import numpy as np
 from specadv import evaluation as ev
 from specadv.constants import GENRES, SAMPLE_RATE
 from specadv.report.names import (ATTACK_NAMES, FILTERED_SPLIT, LOUDNESS_METRICS,
-                                  REPRESENTATIONS_2D, fold_name)
+                                  fold_name)
 from specadv.report.tables import cross_matrix, inversion_table, loudness_table
 
 
@@ -125,8 +125,10 @@ def plot_adversarial_example(x, x_adv, title: str, rep: str):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3), constrained_layout=True)
+    # dB re the maximum: [-80, 0]; the authors' STFT form is in dB re 1: its own range
+    top = max(float(np.max(x)), 0.0)
     for ax, img, t in ((axes[0], x, "legitimate"), (axes[1], x_adv, "adversarial")):
-        im = ax.imshow(img, origin="lower", aspect="auto", cmap="magma", vmin=-80, vmax=0)
+        im = ax.imshow(img, origin="lower", aspect="auto", cmap="magma", vmin=top - 80, vmax=top)
         ax.set_title(f"{title}: {t}")
     fig.colorbar(im, ax=axes[:2], shrink=0.8, label="dB")
     d = x_adv - x
@@ -168,8 +170,11 @@ def plot_attack_level(res):
     reconstruction) relative to the music, dB: one panel per representation."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), constrained_layout=True, sharey=True)
-    for ax, rep in zip(axes, REPRESENTATIONS_2D):
+    reps = res.representations
+    fig, axes = plt.subplots(1, len(reps), figsize=(5.5 * len(reps), 3.2), constrained_layout=True,
+                             sharey=True, squeeze=False)
+    axes = axes[0]
+    for ax, rep in zip(axes, reps):
         table = loudness_table(res, rep)
         conds = [c for c in res.conditions[1:]]
         width = 0.8 / max(len(conds), 1)

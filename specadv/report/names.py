@@ -3,11 +3,43 @@ from __future__ import annotations
 
 from specadv.roundtrip import REPRESENTATIONS, WAVE
 
-__all__ = ["PAPER", "ATTACK_NAMES", "MODEL_NAMES", "CI_ROWS", "LOUDNESS_METRICS",
+__all__ = ["PAPER", "PAPER_PAGE", "PAPER_SNR_MEANS", "ATTACK_NAMES", "MODEL_NAMES", "CI_ROWS", "LOUDNESS_METRICS",
            "REPRESENTATIONS_2D", "FILTERED_SPLIT", "fold_name"]
 
 
 PAPER = {"2d_legit": 81.87, "2d_adv": 12.09, "1d_orig": 78.29, "1d_adv": 27.91}
+
+
+# The paper's result page (its authors' STFT form, one GTZAN segment per genre): the 2D CNN's
+# prediction and SNR_paper (dB) of the None / BIM / FGSM rows, and the clip_segment it shows
+PAPER_PAGE = {
+    "rock": ("838_20", {"clean": ("rock", 120.31), "bim": ("country", 24.58),
+                        "fgsm": ("hiphop", 18.35)}),
+    "country": ("778_8", {"clean": ("country", 129.81), "bim": ("pop", 25.05),
+                          "fgsm": ("pop", 18.09)}),
+    "blues": ("891_21", {"clean": ("blues", 102.62), "bim": ("rock", 24.91),
+                         "fgsm": ("rock", 19.26)}),
+    "classical": ("830_10", {"clean": ("classical", 103.00), "bim": ("jazz", 20.21),
+                             "fgsm": ("jazz", 14.12)}),
+    "hiphop": ("970_16", {"clean": ("hiphop", 120.16), "bim": ("pop", 19.78),
+                          "fgsm": ("pop", 12.89)}),
+    "pop": ("696_20", {"clean": ("pop", 120.78), "bim": ("reggae", 20.45),
+                       "fgsm": ("reggae", 13.78)}),
+    "disco": ("930_17", {"clean": ("disco", 116.34), "bim": ("rock", 24.37),
+                         "fgsm": ("hiphop", 17.81)}),
+    "jazz": ("754_19", {"clean": ("jazz", 126.77), "bim": ("classical", 22.52),
+                        "fgsm": ("classical", 16.13)}),
+    "reggae": ("941_16", {"clean": ("reggae", 128.13), "bim": ("pop", 18.65),
+                          "fgsm": ("hiphop", 12.37)}),
+    "metal": ("667_11", {"clean": ("metal", 108.13), "bim": ("pop", 25.57),
+                         "fgsm": ("pop", 16.60)}),
+}
+
+# Mean SNR_paper over a test fold in the authors' notebooks (SPEC's headline figures), dB:
+# their STFT form (clean reconstruction, BIM and FGSM against the clean reconstruction) and
+# their Mel path (original against the clean reconstruction, level not restored)
+PAPER_SNR_MEANS = {("stft_paper", "clean"): 121.3, ("stft_paper", "bim"): 20.9,
+                   ("stft_paper", "fgsm"): 14.4, ("mel", "clean"): 8.4}
 
 
 ATTACK_NAMES = {"clean": "None", "fgsm": "FGSM", "bim": "BIM", "pgd": "PGD",

@@ -23,11 +23,22 @@ def genre_audio_table(ds, examples: dict[str, int], prefix: str, sink=None) -> s
 
 
 def paper_page_html(ds, rep: str, examples: dict[str, int], fold_models, recs, attacks,
-                    prefix: str, sink=None) -> str:
+                    prefix: str, sink=None, paper: bool = False) -> str:
     """The paper's result page for one representation: per genre, rows None / BIM / FGSM
-    with the 2D CNN's prediction, SNR (paper's and standard) and an audio player."""
-    from specadv import metrics
+    with the 2D CNN's prediction, the SNRs and an audio player.
 
+    "SNR (paper)" is :func:`specadv.metrics.snr_paper` as the authors computed it: the
+    None row's reconstruction against the original, the attacked rows' against the clean
+    reconstruction (SPEC). "SNR (paper, unrestored)", only for a representation whose
+    written audio loses the level (Mel), is the original against the audio as written;
+    "SNR (standard)" is the residual's against the original. ``paper``: add the paper's
+    own prediction and SNR for that genre (:data:`~specadv.report.names.PAPER_PAGE`).
+    """
+    from specadv import metrics
+    from specadv.report.names import PAPER_PAGE
+    from specadv.roundtrip import representation
+
+    written = representation(rep).written is not None
     by_fold = {fr.fold: fr for fr in recs}
     att_by_fold = {fa.fold: fa for fa in attacks}
     parts = []
@@ -37,23 +48,31 @@ def paper_page_html(ds, rep: str, examples: dict[str, int], fold_models, recs, a
         pos = int(np.flatnonzero(fr.test_idx == i)[0])
         k = fr.example_idx.index(i)
         original = ds.waveforms([i])[0]
+        y_clean = fr.examples["clean"][k]
         clip = ds.clips[ds.seg_clip[i]]
         rows = []
         for cond in ("clean", "bim", "fgsm"):
             probs = fold_models[fold].test_probs if cond == "clean" else fa.probs[cond]
             y = fr.examples[cond][k]
             pred = GENRES[int(np.argmax(probs[pos]))]
-            rows.append({"": ATTACK_NAMES[cond],
-                         "2D CNN prediction": pred.capitalize(),
-                         "SNR (paper)": f"{metrics.snr_paper(original, y):.2f}",
-                         "SNR (paper, unrestored)":
-                             f"{float(fr.metrics[cond]['snr_paper_unrestored'][pos]):.2f}",
-                         "SNR (standard)": f"{metrics.snr(original, y):.2f}",
-                         "audio reconstructed": audio_player(y, f"{prefix}_{rep}_{genre}_{cond}", sink)})
+            row = {"": ATTACK_NAMES[cond], "2D CNN prediction": pred.capitalize(),
+                   "SNR (paper)": f"{metrics.snr_paper(original if cond == 'clean' else y_clean, y):.2f}"}
+            if written:
+                row["SNR (paper, unrestored)"] = \
+                    f"{float(fr.metrics[cond]['snr_paper_unrestored'][pos]):.2f}"
+            row["SNR (standard)"] = f"{metrics.snr(original, y):.2f}"
+            if paper and genre in PAPER_PAGE:
+                p_pred, p_snr = PAPER_PAGE[genre][1][cond]
+                row["paper: prediction"] = p_pred.capitalize()
+                row["paper: SNR"] = f"{p_snr:.2f}"
+            row["audio reconstructed"] = audio_player(y, f"{prefix}_{rep}_{genre}_{cond}", sink)
+            rows.append(row)
+        paper_clip = (f"; the paper's: GTZAN {PAPER_PAGE[genre][0]}" if paper and
+                      genre in PAPER_PAGE else "")
         parts.append(f"<h4>{genre.upper()} <small>({clip.clip_id}, segment "
                      f"{int(ds.seg_index[i])}, "
-                     f"{'the filtered split' if ds.n_folds == 1 else f'test fold {fold + 1}'})"
-                     "</small></h4>"
+                     f"{'the filtered split' if ds.n_folds == 1 else f'test fold {fold + 1}'}"
+                     f"{paper_clip})</small></h4>"
                      f"<p>Original: {audio_player(original, f'{prefix}_{genre}_original', sink)}</p>"
                      + audio_players_html(rows, list(rows[0])))
     return "\n".join(parts)

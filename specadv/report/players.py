@@ -77,7 +77,8 @@ def audio_player(waveform, name: str, sink: AudioSink | None = None,
         src = "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode()
     note = f' <small title="samples clipped to full scale">({clipped} clipped)</small>' \
         if clipped else ""
-    return (f'<audio controls preload="metadata" src="{html.escape(src)}" '
+    # class specadv-player: book/_static/specadv.css sizes it to its table cell
+    return (f'<audio class="specadv-player" controls preload="metadata" src="{html.escape(src)}" '
             f'data-name="{html.escape(name)}"></audio>{note}')
 
 

@@ -8,10 +8,11 @@ import numpy as np
 from specadv import evaluation as ev
 from specadv.constants import GENRES
 from specadv.report.names import (ATTACK_NAMES, CI_ROWS, FILTERED_SPLIT, LOUDNESS_METRICS,
-                                  MODEL_NAMES, PAPER, REPRESENTATIONS_2D, fold_name)
+                                  MODEL_NAMES, PAPER, PAPER_SNR_MEANS, fold_name)
+from specadv.roundtrip import representation
 
 
-__all__ = ["corpus_summary", "skipped_table", "with_mean_std", "training_table", "first_n_table", "attack_table", "sweep_table", "snr_table", "transfer_table", "summary_table", "accuracy_summary", "round_trip_table", "transfer_stats_table", "cross_matrix", "mcnemar_table", "validation_table", "loudness_table", "aware_table", "inversion_table"]
+__all__ = ["corpus_summary", "skipped_table", "with_mean_std", "training_table", "first_n_table", "attack_table", "sweep_table", "snr_table", "transfer_table", "summary_table", "accuracy_summary", "round_trip_table", "transfer_stats_table", "cross_matrix", "mcnemar_table", "validation_table", "loudness_table", "aware_table", "inversion_table", "paper_snr_table"]
 
 
 def corpus_summary(ds):
@@ -133,16 +134,20 @@ def sweep_table(per_fold: list[list[dict]], eps: float = 0.3):
 
 
 def snr_table(fold_recs, metric: str):
-    """Mean (and std over segments) of a reconstruction metric per condition and fold."""
+    """Mean (and std over segments) of a reconstruction metric per condition and fold; a
+    condition the metric does not apply to (all NaN, e.g. the clean row of the SNR against
+    the clean reconstruction) is left out."""
     import pandas as pd
 
+    conds = [c for c in fold_recs[0].metrics
+             if not all(np.isnan(fr.metrics[c][metric]).all() for fr in fold_recs)]
     rows = {}
     for fr in fold_recs:
         rows[f"fold {fr.fold + 1}"] = {ATTACK_NAMES[c]: float(np.mean(fr.metrics[c][metric]))
-                                          for c in fr.metrics}
+                                          for c in conds}
     df = with_mean_std(pd.DataFrame(rows).T)
     allseg = {ATTACK_NAMES[c]: np.concatenate([fr.metrics[c][metric] for fr in fold_recs])
-              for c in fold_recs[0].metrics}
+              for c in conds}
     df.loc["std over segments"] = {k: float(np.std(v)) for k, v in allseg.items()}
     df.loc["median over segments"] = {k: float(np.median(v)) for k, v in allseg.items()}
     return df
@@ -174,7 +179,7 @@ def summary_table(res):
     ds = res.ds
     wave = res.need("models", "wave")
     rows = {}
-    for rep in REPRESENTATIONS_2D:
+    for rep in res.representations:
         models, atts, recs = res.need("models", rep), res.need("attacks", rep), res.need("reconstructions", rep)
 
         intervals = []
@@ -191,9 +196,14 @@ def summary_table(res):
             "2D CNN, BIM spectrograms": mean_acc((a.test_idx, a.probs["bim"]) for a in atts),
             "1D CNN, original audio": mean_acc((m.test_idx, m.test_probs) for m in wave),
         }
+        written = representation(rep).written is not None
         for c in res.conditions:
-            col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms"] = mean_acc(
+            col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms, level restored"] = mean_acc(
                 (r.test_idx, r.probs[c]["wave"]) for r in recs)
+        for c in res.conditions:  # the paper's condition; the STFT forms keep the level
+            col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms, as the authors wrote it"] = \
+                mean_acc((r.test_idx, r.written[c] if written else r.probs[c]["wave"])
+                         for r in recs)
         names = list(col)
         rows[f"this run: {rep}"] = col
         rows[f"{rep}: 95% CI (clips)"] = dict(zip(names, intervals))
@@ -201,14 +211,32 @@ def summary_table(res):
     paper = {"2D CNN, legitimate spectrograms": PAPER["2d_legit"],
              "2D CNN, BIM spectrograms": PAPER["2d_adv"],
              "1D CNN, original audio": PAPER["1d_orig"],
-             "1D CNN, audio from BIM spectrograms": PAPER["1d_adv"]}
+             "1D CNN, audio from BIM spectrograms, as the authors wrote it": PAPER["1d_adv"]}
     df.insert(0, "paper (GTZAN, best of Mel/STFT)", pd.Series(paper))
+    df["this run against the paper"] = [
+        _against_paper(paper[row], {rep: rows[f"{rep}: 95% CI (clips)"][row]
+                                    for rep in res.representations})
+        if row in paper else "" for row in df.index]
     c = res.profile["corpus"]
     corpus = (f"embedded corpus, {c['clips_per_genre']} clips x {c['seconds']:g} s per genre"
               if c["kind"] == "embedded" else f"corpus folder {c['path']}")
     split = f"; {FILTERED_SPLIT}" if ds.n_folds == 1 else ""
     df.columns.name = f"profile {res.profile['name']}; {corpus}{split}; segment accuracy %"
     return df
+
+
+def _against_paper(figure: float, intervals: dict) -> str:
+    """Where the paper's ``figure`` lies against each representation's interval ("lo–hi"),
+    in words: the representations whose 95% interval holds it, or above / below them all."""
+    spans = {rep: tuple(float(v) for v in text.split("–")) for rep, text in intervals.items()}
+    inside = [rep for rep, (lo, hi) in spans.items() if lo <= figure <= hi]
+    if inside:
+        return f"agrees: the paper's figure is inside the interval of {', '.join(inside)}"
+    if all(hi < figure for _, hi in spans.values()):
+        return "below the paper: every interval is under its figure (see Differences)"
+    if all(lo > figure for lo, _ in spans.values()):
+        return "above the paper: every interval is over its figure (see Differences)"
+    return "differs: the paper's figure falls between the intervals (see Differences)"
 
 
 def accuracy_summary(ds, rows: dict, level: str = "segment"):
@@ -254,7 +282,7 @@ def transfer_stats_table(res, target: str = "wave"):
 
     ds = res.ds
     out = {}
-    for rep in REPRESENTATIONS_2D:
+    for rep in res.representations:
         models, atts, recs = res.need("models", rep), res.need("attacks", rep), res.need("reconstructions", rep)
         for a in res.conditions[1:]:
             parts = []
@@ -288,11 +316,11 @@ def cross_matrix(res, attack: str):
 
     ds = res.ds
     clean, adv = {}, {}
-    for rep in REPRESENTATIONS_2D:
+    for rep in res.representations:
         recs = res.need("reconstructions", rep)
         src = MODEL_NAMES[rep]
         clean[src], adv[src] = {}, {}
-        for t in (*REPRESENTATIONS_2D, "wave"):
+        for t in (*res.representations, "wave"):
             for table, cond in ((clean, "clean"), (adv, attack)):
                 table[src][MODEL_NAMES[t]] = float(np.mean([
                     ev.ds_accuracies(ds, r.test_idx, r.probs[cond][t])["segment"] for r in recs]))
@@ -308,7 +336,7 @@ def mcnemar_table(res):
 
     ds = res.ds
     out = {}
-    for rep in REPRESENTATIONS_2D:
+    for rep in res.representations:
         models, atts, recs = res.need("models", rep), res.need("attacks", rep), res.need("reconstructions", rep)
         for a in res.conditions[1:]:
             for m, f, r in zip(models, atts, recs):
@@ -462,4 +490,36 @@ def inversion_table(res):
                  "ms / segment": np.mean(a["ms"])} for v, a in out.items()}
     df = pd.DataFrame(table).T
     df.index.name = f"Mel inversion ({res.device})"
+    return df
+
+
+def paper_snr_table(res):
+    """Mean SNR_paper (dB) over each fold's test segments, as the authors computed it (the
+    clean reconstruction against the original; each attack against the clean
+    reconstruction), per representation and condition, beside the paper's means where it
+    reports one (:data:`~specadv.report.names.PAPER_SNR_MEANS`), and the standard SNR
+    against the original."""
+    import pandas as pd
+
+    def mean(v) -> float:  # NaN where a metric does not apply (all NaN), without a warning
+        v = np.asarray(v, np.float64)
+        return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
+    out = {}
+    for rep in res.representations:
+        recs = res.need("reconstructions", rep)
+        for c in res.conditions:
+            metric = "snr_paper" if c == "clean" else "snr_paper_clean"
+            per_fold = [mean(r.metrics[c][metric]) for r in recs]
+            row = {"SNR (paper), mean over folds": float(np.mean(per_fold)),
+                   "paper's mean": PAPER_SNR_MEANS.get((rep, c), np.nan),
+                   "SNR (standard), mean over folds": float(np.mean(
+                       [mean(r.metrics[c]["snr"]) for r in recs]))}
+            if representation(rep).written is not None:
+                row["SNR (paper, unrestored), mean"] = float(np.mean(
+                    [mean(r.metrics[c]["snr_paper_unrestored"]) for r in recs]))
+            out[(MODEL_NAMES[rep], ATTACK_NAMES[c])] = row
+    df = pd.DataFrame(out).T
+    df.index.names = ["representation", "condition"]
+    df.columns.name = "dB"
     return df

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from specadv import artifacts
+from specadv import artifacts, precision
 from specadv import attacks as atk
 from specadv.constants import N_CLASSES
 from specadv.roundtrip import probs as model_probs
-from specadv.roundtrip import representation
+from specadv.roundtrip import representation, to_device
 from specadv.stages import progress
 
 __all__ = ["FoldAttacks", "attack_fold", "RECONSTRUCTED_ATTACKS", "CPU_ATTACK_BATCH"]
@@ -54,11 +54,12 @@ def _host_probs(model, x) -> np.ndarray:
     return model_probs(model, x).cpu().numpy()
 
 
+@precision.attack_kernels()
 def attack_fold(entry: artifacts.Entry, model, rep: str, x_all, test_idx, y, settings: dict,
                 device, show_progress: bool = True, fold: int = 0) -> None:
     """Attack every test segment of a fold with each of ``settings["names"]`` and write
     the predictions, the reconstructed attacks' perturbations and the eps sweep into
-    ``entry``.
+    ``entry``. Runs in exact float32 with cuDNN autotuning (:mod:`specadv.precision`).
 
     ``x_all``: the dB features of every segment (a memmap); ``y``: every segment's label;
     ``settings``: a profile's ``attacks`` section.
@@ -80,7 +81,7 @@ def attack_fold(entry: artifacts.Entry, model, rep: str, x_all, test_idx, y, set
             for lo in range(0, n, bs):
                 rows = test_idx[lo: lo + bs]
                 x = torch.from_numpy(np.asarray(x_all[rows], dtype=np.float32))
-                res = atk.attack(model, x.to(device), name, params, labels=labels,
+                res = atk.attack(model, to_device(x.numpy(), device), name, params, labels=labels,
                                  y_true=y[rows], row_seeds=_seeds(a, name, rows))
                 probs[lo: lo + len(rows)] = _host_probs(model, res.x_adv)
                 if delta is not None:
@@ -88,7 +89,7 @@ def attack_fold(entry: artifacts.Entry, model, rep: str, x_all, test_idx, y, set
                 records[name] = res.record()
         artifacts.save_npy(entry.path(f"probs_{name}.npy"), probs)
     sweep = eps_sweep(model, x_all, test_idx, y, a, labels, device)
-    entry.commit(records=records, sweep=sweep)
+    entry.commit(records=records, sweep=sweep, precision=precision.INFERENCE_PRECISION)
 
 
 def _seeds(settings: dict, name: str, rows):
@@ -108,17 +109,16 @@ def attack_batch(settings: dict, device) -> int:
     return bs if device.type == "cuda" else min(bs, CPU_ATTACK_BATCH)
 
 
+@precision.attack_kernels()
 def eps_sweep(model, x_all, idx, y, settings: dict, labels: str, device) -> list[dict]:
     """Segment accuracy against eps for the sweep attacks and the random-sign control.
 
     One row per eps: ``n``, the rows' segment indices ``idx``, and per attack its
     accuracy and ``<attack>_correct`` (0/1 per segment, for bootstrap intervals).
     """
-    import torch
-
     a = settings
     rows = idx[: a["sweep_max_segments"]]
-    x = torch.from_numpy(np.asarray(x_all[rows], dtype=np.float32)).to(device)
+    x = to_device(np.asarray(x_all[rows], dtype=np.float32), device)  # pinned on CUDA
     out = []
     for eps in [0.0] + list(a["sweep_eps"]):
         row = {"eps": eps, "n": len(rows), "idx": rows.tolist()}

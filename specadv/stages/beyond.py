@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from specadv import artifacts, metrics
+from specadv import artifacts, metrics, precision
 from specadv import attacks as atk
 from specadv.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
 from specadv.metrics import BATCH_METRICS
@@ -17,7 +17,8 @@ from specadv.stages import progress
 __all__ = ["FoldAware", "aware_fold", "FoldInversion", "inversion_fold", "inversion_variants",
            "subset_positions", "AWARE_BATCH"]
 
-AWARE_BATCH = 8  # segments per pass of the reconstruction-aware attack
+AWARE_BATCH = 8  # segments per pass of the reconstruction-aware attack, unless the profile's
+# beyond.aware_batch_size says otherwise (GPU profiles: larger)
 
 
 def subset_positions(test_idx, n: int, examples) -> np.ndarray:
@@ -57,7 +58,7 @@ class FoldAware:
         artifacts.save_npy(entry.path("probs_spec.npy"), self.probs_spec)
         artifacts.save_npy(entry.path("examples.npy"), self.example_audio)
         entry.commit(seconds_per_segment=self.seconds, example_idx=self.example_idx,
-                     device=device)
+                     device=device, precision=precision.INFERENCE_PRECISION)
 
     @classmethod
     def load(cls, entry, rep, fold, pos, idx, targets) -> "FoldAware":
@@ -72,6 +73,7 @@ class FoldAware:
                    info["example_idx"], load("examples.npy"))
 
 
+@precision.attack_kernels()
 def aware_fold(ds, rep: str, fold: int, pos, models: dict, attacks: dict, beyond: dict,
                inversion: Inversion, examples, device, show_progress: bool = True) -> FoldAware:
     """The reconstruction-aware attack (:func:`specadv.attacks.reconstruction_aware`) on the
@@ -86,7 +88,7 @@ def aware_fold(ds, rep: str, fold: int, pos, models: dict, attacks: dict, beyond
     model = models[rep]
     idx = ds.split(fold)[1][np.asarray(pos)]
     examples = [i for i in examples if i in set(idx.tolist())]
-    n, bs = len(idx), AWARE_BATCH
+    n, bs = len(idx), int(b.get("aware_batch_size", AWARE_BATCH))
     out = {m: torch.zeros(n, dtype=torch.float64, device=device) for m in BATCH_METRICS}
     prob = {t: torch.zeros((n, 10), device=device) for t in models}
     probs_spec = torch.zeros((n, 10), device=device)
@@ -112,7 +114,8 @@ def aware_fold(ds, rep: str, fold: int, pos, models: dict, attacks: dict, beyond
         probs_spec[rows] = probs(model, x_adv)
         y_clean = r.inverse(x, clean, inversion)
         y_adv = r.inverse(x_adv, clean, inversion)
-        for m, v in metrics.batch_metrics(w, y_adv, clean.ref, y_clean).items():
+        for m, v in metrics.batch_metrics(w, y_adv, clean.ref if r.written else None,
+                                          y_clean).items():
             out[m][rows] = v
         for t, p in classify_audio(models, y_adv).items():
             prob[t][rows] = p
@@ -164,6 +167,7 @@ class FoldInversion:
     rows: list
 
 
+@precision.exact_float32()
 def inversion_fold(ds, fold: int, pos, delta_bim, wave_model, variants, n_librosa: int,
                    seed: int, device, show_progress: bool = True) -> FoldInversion:
     """Each Mel inversion variant on the subset ``pos`` of fold ``fold``, for the clean and

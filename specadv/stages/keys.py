@@ -7,6 +7,7 @@ and nothing before it.
 from __future__ import annotations
 
 from specadv.data import filtered_split_digest
+from specadv.precision import INFERENCE_PRECISION
 from specadv.roundtrip import WAVE
 from specadv.stages import train
 
@@ -14,8 +15,9 @@ __all__ = ["stage_key", "STAGE_VERSIONS"]
 
 # A stage's own version, in its cache key: bump it when what the stage stores changes, so
 # its entries (and those that read them) are recomputed and the cheaper stages before it
-# are kept (artifacts.CODE_VERSION invalidates everything).
-STAGE_VERSIONS = {"attacks": 4, "reconstruction": 2, "aware": 2, "inversion": 3}
+# are kept (artifacts.CODE_VERSION invalidates everything). attacks 5: the random signs and
+# PGD's start drawn on the device as int8 / in place (other values for the same seeds).
+STAGE_VERSIONS = {"attacks": 5, "reconstruction": 3, "aware": 3, "inversion": 3}
 
 
 def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) -> dict:
@@ -45,19 +47,21 @@ def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) 
                 "train": train.train_config(p, kind, extra.get("validation")).identity()}
     if stage == "attacks":
         return {"model": run.models(kind)[fold].key, "attacks": p["attacks"],
-                "version": STAGE_VERSIONS["attacks"]}
+                "precision": INFERENCE_PRECISION, "version": STAGE_VERSIONS["attacks"]}
     models = {t: m.key for t, m in run.fold_models(fold).items()}
     if stage == "reconstruction":
         return {"attacks": run.attacks(kind)[fold].entry.folder.name,
                 "reconstruction": p["reconstruction"], "models": models,
-                "examples": run.examples_in(fold), "version": STAGE_VERSIONS[stage]}
+                "examples": run.examples_in(fold), "precision": INFERENCE_PRECISION,
+                "version": STAGE_VERSIONS[stage]}
     if stage == "aware":
         return {"models": models, "attacks": p["attacks"], "beyond": p["beyond"],
-                "reconstruction": p["reconstruction"],
+                "reconstruction": p["reconstruction"], "precision": INFERENCE_PRECISION,
                 "pos": run.beyond_positions(fold).tolist(), "version": STAGE_VERSIONS[stage]}
     if stage == "inversion":
         return {"attacks": run.attacks("mel")[fold].entry.folder.name,
                 "wave": models[WAVE], "variants": run.inversion_variants(),
                 "librosa": p["beyond"]["librosa_segments"] if fold == 0 else 0,
-                "pos": run.beyond_positions(fold).tolist(), "version": STAGE_VERSIONS[stage]}
+                "precision": INFERENCE_PRECISION, "pos": run.beyond_positions(fold).tolist(),
+                "version": STAGE_VERSIONS[stage]}
     raise ValueError(f"unknown stage {stage!r}")

@@ -28,6 +28,15 @@ class Results:
     validation: dict = field(default_factory=dict)
 
     @property
+    def representations(self) -> tuple:
+        """The 2D CNNs' inputs these results hold (models, attacks or reconstructions), in
+        the registry's order."""
+        from specadv.roundtrip import REPRESENTATIONS
+
+        held = {*self.models, *self.attacks, *self.reconstructions}
+        return tuple(r for r in REPRESENTATIONS if r in held)
+
+    @property
     def attacked(self) -> tuple:
         """The reconstructed attacks (the conditions but ``clean``)."""
         return self.conditions[1:]

@@ -61,7 +61,7 @@ def train_fold(entry: artifacts.Entry, ds: Dataset, kind: str, fold: int, model_
     artifacts.save_npy(entry.path("val_idx.npy"), val_idx)
     entry.commit(history=result.history, best_epoch=result.best_epoch,
                  val_accuracy=result.best_val_accuracy, seconds=result.seconds,
-                 device=result.device)
+                 device=result.device, precision=result.precision)
 
 
 def load_fold(entry: artifacts.Entry, ds: Dataset, kind: str, fold: int, model_config: dict,
@@ -97,7 +97,7 @@ def train_config(profile, kind: str, validation: str | None = None) -> training.
         epochs=epochs, batch_size=t["batch_size"], optimizer=t["optimizer"], lr=lr,
         early_stopping_patience=t["early_stopping_patience"],
         validation_by=validation or t["validation"], validation_fraction=t["val_fraction"],
-        seed=t["seed"], device=profile["device"])
+        seed=t["seed"], device=profile["device"], amp=t["amp"], schedule=t["schedule"])
 
 
 def model_config(profile, kind: str) -> dict:
@@ -109,9 +109,12 @@ def model_config(profile, kind: str) -> dict:
         m = profile["model1d"]
         return {"n_samples": profile["segments"]["window_samples"], "width": m["width"],
                 "dense": list(m["dense"]), "dropout": m["dropout"], "pooling": m["pooling"],
-                "bn_momentum": m["bn_momentum"]}
+                "bn_momentum": m["bn_momentum"], "first_stride": m["first_stride"]}
     r, m = representation(kind), profile["model2d"]
     arch = r.architecture
     width = m["width_stft"] if arch == "stft" and m["width_stft"] else m["width"]
+    pool = m["input_pool_stft"] if arch == "stft" and m["input_pool_stft"] else m["input_pool"]
     return {"input_shape": list(r.feature_shape), "width": width, "dense": m[f"dense_{arch}"],
-            "dropout_dense": m["dropout_dense"], "bn_momentum": m["bn_momentum"]}
+            "dropout_dense": m["dropout_dense"], "bn_momentum": m["bn_momentum"],
+            "head": m["head"], "input_norm": m["input_norm"], "input_pool": list(pool),
+            "input_pool_kind": m["input_pool_kind"], "band_stats": m["band_stats"]}

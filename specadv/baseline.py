@@ -1,0 +1,172 @@
+"""A linear baseline for the 2D CNNs: per-band statistics and a logistic regression.
+
+What a CNN must beat to have learned more than each frequency band's level and spread:
+every band's mean and standard deviation over time (``2 F`` numbers per segment), a
+:class:`~sklearn.preprocessing.StandardScaler` fitted on the training segments and a
+:class:`~sklearn.linear_model.LogisticRegression` (``C=0.1``), scored at segment level on
+the same folds and the same dB features as the CNN. It is deterministic (lbfgs, no
+random state involved) and takes seconds on a CPU.
+
+- :func:`band_statistics`: ``(n, F, T)`` dB -> ``(n, 2 F)`` (means, then stds);
+- :func:`linear_baseline_predict`: fit on ``train_idx``, predicted labels of ``test_idx``;
+- :func:`linear_baseline_accuracy`: their segment-level accuracy;
+- :func:`linear_baseline_folds`: one accuracy per ``(train_idx, test_idx)`` rotation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["band_statistics", "linear_baseline_predict", "linear_baseline_accuracy",
+           "linear_baseline_folds", "BASELINE_C"]
+
+BASELINE_C = 0.1
+"""Inverse regularisation strength of the logistic regression."""
+
+_CHUNK = 256  # segments converted to float32 at a time: a float16 memmap stays on disk
+
+
+def _check_features(features_db) -> None:
+    shape = getattr(features_db, "shape", None)
+    if shape is None or len(shape) != 3:
+        raise ValueError(f"features_db must be dB features of shape (n_segments, n_freq, "
+                         f"n_time); got shape {shape}. Pass a whole representation, e.g. "
+                         f"Dataset.features('mel'), not one segment")
+    if shape[0] < 1 or shape[1] < 1 or shape[2] < 2:
+        raise ValueError(f"features_db of shape {tuple(shape)} has no segments, no bands or "
+                         f"fewer than 2 frames: a standard deviation over time needs 2")
+
+
+def band_statistics(features_db) -> np.ndarray:
+    """Each frequency band's mean and standard deviation over time.
+
+    Parameters
+    ----------
+    features_db : array (n_segments, n_freq, n_time)
+        dB features (float16 memmaps welcome: read a chunk at a time).
+
+    Returns
+    -------
+    float64 array (n_segments, 2 * n_freq): the ``n_freq`` means, then the ``n_freq``
+    standard deviations (population, ``ddof=0``), in dB.
+
+    Examples
+    --------
+    >>> band_statistics(np.zeros((3, 64, 431))).shape
+    (3, 128)
+    """
+    _check_features(features_db)
+    n, n_freq = features_db.shape[0], features_db.shape[1]
+    out = np.empty((n, 2 * n_freq), dtype=np.float64)
+    for lo in range(0, n, _CHUNK):
+        x = np.asarray(features_db[lo: lo + _CHUNK], dtype=np.float64)
+        out[lo: lo + len(x), :n_freq] = x.mean(axis=2)
+        out[lo: lo + len(x), n_freq:] = x.std(axis=2)
+    return out
+
+
+def _check_indices(name: str, idx, n: int) -> np.ndarray:
+    idx = np.asarray(idx)
+    if idx.size == 0:
+        raise ValueError(f"{name} is empty: a rotation needs training and test segments")
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{name} must be a one-dimensional array of segment indices; got "
+                         f"dtype {idx.dtype}, shape {idx.shape}")
+    if idx.min() < 0 or idx.max() >= n:
+        raise ValueError(f"{name} holds indices outside [0, {n}): they must index the rows "
+                         f"of features_db")
+    return idx.astype(np.int64)
+
+
+def _check(features_db, labels, train_idx, test_idx):
+    _check_features(features_db)
+    labels = np.asarray(labels)
+    n = features_db.shape[0]
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have one entry per segment, shape ({n},); got "
+                         f"{labels.shape}")
+    train_idx = _check_indices("train_idx", train_idx, n)
+    test_idx = _check_indices("test_idx", test_idx, n)
+    if len(np.unique(labels[train_idx])) < 2:
+        raise ValueError("the training segments hold a single class: a classifier needs at "
+                         "least two")
+    return labels, train_idx, test_idx
+
+
+def _check_c(C) -> None:
+    if not C > 0:
+        raise ValueError(f"C must be positive (the inverse regularisation strength); got {C}")
+
+
+def _fit_predict(stats, labels, train_idx, test_idx, C) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=float(C), max_iter=2000))
+    model.fit(stats[train_idx], labels[train_idx])
+    return model.predict(stats[test_idx])
+
+
+def linear_baseline_predict(features_db, labels, train_idx, test_idx,
+                            C: float = BASELINE_C) -> np.ndarray:
+    """Fit the baseline on ``train_idx`` and predict the labels of ``test_idx``.
+
+    Per-band mean and std over time (:func:`band_statistics`) -> ``StandardScaler``
+    (fitted on the training segments) -> ``LogisticRegression(C=C)`` (lbfgs,
+    multinomial, up to 2000 iterations).
+
+    Parameters
+    ----------
+    features_db : array (n_segments, n_freq, n_time), dB
+    labels : int array (n_segments,)
+    train_idx, test_idx : int arrays
+        Rows of ``features_db`` to fit on and to predict.
+    C : float
+        Inverse regularisation strength (0.1).
+
+    Returns
+    -------
+    array (len(test_idx),) of predicted labels, in the order of ``test_idx``.
+    """
+    labels, train_idx, test_idx = _check(features_db, labels, train_idx, test_idx)
+    _check_c(C)
+    return _fit_predict(band_statistics(features_db), labels, train_idx, test_idx, C)
+
+
+def linear_baseline_accuracy(features_db, labels, train_idx, test_idx,
+                             C: float = BASELINE_C) -> float:
+    """Segment-level accuracy of the baseline trained on ``train_idx``, tested on
+    ``test_idx`` (see :func:`linear_baseline_predict`).
+
+    Examples
+    --------
+    >>> train_idx, test_idx = ds.split(0)                                # doctest: +SKIP
+    >>> linear_baseline_accuracy(ds.features("mel"), ds.labels, train_idx, test_idx)  # doctest: +SKIP
+    0.71...
+    """
+    predicted = linear_baseline_predict(features_db, labels, train_idx, test_idx, C)
+    return float(np.mean(predicted == np.asarray(labels)[np.asarray(test_idx)]))
+
+
+def linear_baseline_folds(features_db, labels, splits, C: float = BASELINE_C) -> np.ndarray:
+    """The baseline's accuracy on each rotation of ``splits``.
+
+    Parameters
+    ----------
+    features_db : array (n_segments, n_freq, n_time), dB
+    labels : int array (n_segments,)
+    splits : iterable of (train_idx, test_idx)
+        E.g. ``[ds.split(k) for k in range(ds.n_folds)]``.
+    C : float
+
+    Returns
+    -------
+    float array (n_rotations,) of segment-level accuracies.
+    """
+    splits = [_check(features_db, labels, tr, te) for tr, te in splits]
+    if not splits:
+        raise ValueError("splits is empty: give at least one (train_idx, test_idx) pair")
+    _check_c(C)
+    stats = band_statistics(features_db)  # once for all rotations
+    return np.asarray([np.mean(_fit_predict(stats, y, tr, te, C) == y[te])
+                       for y, tr, te in splits], dtype=np.float64)
