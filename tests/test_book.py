@@ -75,7 +75,101 @@ def test_every_page_loads_plays_and_shows_its_images(built_book, tmp_path):
                 if "06_paper_page" in html.name:
                     page.goto(html.as_uri())
                     page.screenshot(path=str(built_book.parent / "paper_page.png"), full_page=True)
+            for width in (1280, 800):  # a laptop, and a narrow window (the sidebar folds away)
+                page.set_viewport_size({"width": width, "height": 900})
+                for html in pages:
+                    page.goto(f"{base}/{html.relative_to(built_book).as_posix()}")
+                    page.wait_for_load_state("load")
+                    wide = page.evaluate(OVERFLOW_JS)
+                    assert wide == [], (width, html.name, wide[:5])
+            page.goto(f"{base}/book/references.html")
+            entries = page.eval_on_selector_all(
+                ".citation", "els => els.map(e => e.innerText.toLowerCase())")
+            assert len(entries) >= 15, entries  # every work the chapters cite
+            assert any("cross-representation transferability" in e for e in entries)
+            assert any("musical genre classification of audio signals" in e for e in entries)
+            page.goto(f"{base}/book/intro.html")  # citations link to the references page
+            assert page.eval_on_selector_all('a[href*="references.html#"]', "els => els.length") >= 3
             browser.close()
     finally:
         server.shutdown()
     assert n_audio >= 2 * 10 * 4  # the paper page alone: 10 genres x (original + 3 rows) x 2
+
+
+# Every <audio> and every table inside the article, whose box runs past the article's
+# content box (padding excluded); elements not displayed (zero width) are skipped.
+OVERFLOW_JS = """() => {
+    const main = document.querySelector('.bd-article') || document.querySelector('main');
+    const box = main.getBoundingClientRect(), cs = getComputedStyle(main);
+    const left = box.left + parseFloat(cs.paddingLeft) - 1;
+    const right = box.right - parseFloat(cs.paddingRight) + 1;
+    return [...main.querySelectorAll('audio, table')].flatMap(el => {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || (r.left >= left && r.right <= right)) return [];
+        const name = el.tagName.toLowerCase() + (el.className ? '.' + el.className : '');
+        return [`${name}: ${Math.round(r.left)}..${Math.round(r.right)} px, ` +
+                `column ${Math.round(left)}..${Math.round(right)} px`];
+    });
+}"""
+
+
+def test_the_static_explorer_works_from_disk_with_no_network(built_book):
+    """The explorer page opened from file:// with every non-file request refused: a
+    selector swaps the players, the images and the table, and the new player loads."""
+    from playwright.sync_api import sync_playwright
+
+    page_path = next(built_book.rglob("08_explorer.html"))
+    refused, errors = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            ("file:", "data:")) else (refused.append(route.request.url), route.abort()))
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        root = page.locator(".specadv-explorer")
+        assert root.count() == 1
+
+        def view():
+            return page.evaluate("""() => {
+                const r = document.querySelector('.specadv-explorer');
+                return {state: r.dataset.state, table: r.querySelector('tbody').innerText,
+                        audio: [...r.querySelectorAll('audio')].map(a => a.getAttribute('src')),
+                        images: [...r.querySelectorAll('img')].map(i => [i.src, i.complete,
+                                                                          i.naturalWidth])};
+            }""")
+
+        def players_load():
+            return page.eval_on_selector_all(".specadv-explorer audio", """els => Promise.all(
+                els.map(a => new Promise(done => {
+                    const report = () => done([a.readyState, a.error && a.error.code]);
+                    if (a.readyState > 0 || a.error) return report();
+                    a.addEventListener('loadedmetadata', report);
+                    a.addEventListener('error', report);
+                    a.load(); setTimeout(report, 5000);
+                })))""")
+
+        first = view()
+        assert len(first["audio"]) == 3 and all(r > 0 and e is None for r, e in players_load())
+        options = page.eval_on_selector_all('select[data-axis="attack"] option',
+                                            "els => els.map(o => o.textContent)")
+        assert "random sign (control)" in options and "BIM" in options
+        page.select_option('select[data-axis="attack"]', label="random sign (control)")
+        second = view()
+        assert second["state"] != first["state"] and second["table"] != first["table"]
+        assert "random sign" in second["table"]
+        assert second["audio"][2] != first["audio"][2]  # the adversarial player swapped
+        assert second["audio"][:2] == first["audio"][:2]  # the original and clean stay
+        assert second["images"][1][0] != first["images"][1][0]  # the perturbation swapped
+        assert all(r > 0 and e is None for r, e in players_load())
+        page.select_option('select[data-axis="eps"]', label="1 dB")
+        page.select_option('select[data-axis="rep"]', index=1)
+        third = view()
+        assert third["audio"][2] not in (first["audio"][2], second["audio"][2])
+        assert all(r > 0 and e is None for r, e in players_load())
+        page.wait_for_function("() => [...document.querySelectorAll('.specadv-explorer img')]"
+                               ".every(i => i.complete && i.naturalWidth > 0)")
+        browser.close()
+    # the theme's own sphinx-thebe script declares THEBE_JS_URL twice on every page: not ours
+    assert [e for e in errors if "THEBE_JS_URL" not in e] == [], errors

@@ -13,7 +13,7 @@ from specadv import report
 from specadv.stages.reconstruct import FoldReconstruction
 from specadv.stages.results import Results
 from specadv.stages.train import FoldModel
-from test_report import FakeDataset, _acc, _mean_acc, _probs
+from test_report import FakeDataset, _mean_acc, _probs
 
 CONDITIONS = ("clean", "random_sign", "bim")
 ALL = [1] * 6

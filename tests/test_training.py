@@ -345,3 +345,25 @@ def test_validation_runs_in_float32_outside_the_training_autocast(monkeypatch):
     assert fit and all(autocast for _, autocast, _ in fit)
     assert val and not any(autocast or tf32 for _, autocast, tf32 in val)
     assert result.precision == "float32"  # on a CPU, what ran is float32
+
+
+def test_the_one_cycle_schedule_warms_up_peaks_at_lr_and_anneals():
+    from specadv.training import _scheduler
+
+    config = _config(epochs=4, schedule="onecycle", lr=3e-3)
+    model = build_model("spec2d", seed=0, **SPEC)
+    opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    sched = _scheduler(opt, config, steps_per_epoch=5)
+    lrs = []
+    for _ in range(20):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    peak = int(np.argmax(lrs))
+    assert lrs[0] == pytest.approx(3e-3 / 25)  # div_factor 25
+    assert max(lrs) == pytest.approx(3e-3, rel=1e-6) and 0 < peak < 19
+    assert all(a <= b for a, b in zip(lrs[:peak], lrs[1:peak + 1]))  # warm-up
+    assert all(a >= b for a, b in zip(lrs[peak:-1], lrs[peak + 1:]))  # annealing
+    assert _scheduler(opt, _config(epochs=4), 5) is None  # "constant": no scheduler
+    with pytest.raises(ValueError, match="schedule"):
+        _config(schedule="cosine")
