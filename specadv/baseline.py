@@ -10,14 +10,15 @@ random state involved) and takes seconds on a CPU.
 - :func:`band_statistics`: ``(n, F, T)`` dB -> ``(n, 2 F)`` (means, then stds);
 - :func:`linear_baseline_predict`: fit on ``train_idx``, predicted labels of ``test_idx``;
 - :func:`linear_baseline_accuracy`: their segment-level accuracy;
-- :func:`linear_baseline_folds`: one accuracy per ``(train_idx, test_idx)`` rotation.
+- :func:`linear_baseline_folds`: one accuracy per ``(train_idx, test_idx)`` rotation;
+- :func:`dataset_baselines`: the same on a run's dataset, in % (``Run.baselines``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = ["band_statistics", "linear_baseline_predict", "linear_baseline_accuracy",
-           "linear_baseline_folds", "BASELINE_C"]
+           "linear_baseline_folds", "dataset_baselines", "BASELINE_C"]
 
 BASELINE_C = 0.1
 """Inverse regularisation strength of the logistic regression."""
@@ -170,3 +171,13 @@ def linear_baseline_folds(features_db, labels, splits, C: float = BASELINE_C) ->
     stats = band_statistics(features_db)  # once for all rotations
     return np.asarray([np.mean(_fit_predict(stats, y, tr, te, C) == y[te])
                        for y, tr, te in splits], dtype=np.float64)
+
+
+def dataset_baselines(ds, rep: str, C: float = BASELINE_C) -> list[float]:
+    """The baseline's segment accuracy (%) on each fold of a
+    :class:`~specadv.stages.dataset.Dataset`, on representation ``rep``'s stored features:
+    trained on every training segment of the fold (the CNN's training and validation
+    clips), tested on its test segments."""
+    acc = linear_baseline_folds(ds.features(rep), ds.labels,
+                                [ds.split(k) for k in range(ds.n_folds)], C)
+    return [float(100 * a) for a in acc]

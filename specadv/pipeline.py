@@ -1,14 +1,13 @@
 """The experiment as cached stages: what the notebooks call.
 
 A :class:`Run` ties a profile to a run folder (``runs/<profile>/``) and memoises the
-stage functions of :mod:`specadv.stages` in the artifact store:
+stage functions of :mod:`specadv.stages` in the artifact store: corpus -> dataset
+(segments, folds, features) -> 2D CNNs per representation and fold (and the linear
+baseline) -> 1D CNN per fold -> attacks -> reconstruction and transfer -> beyond the paper.
 
-corpus -> dataset (segments, folds, features) -> 2D CNNs per representation and
-fold -> 1D CNN per fold -> attacks -> reconstruction and transfer -> beyond the paper.
-
-Each stage's cache key (:meth:`Run.key`, the one place they are written) holds the
-settings that produced it and the keys of the stages it read, so changing a setting
-recomputes what depends on it and nothing else.
+Each stage's cache key (:meth:`Run.key`, written in :mod:`specadv.stages.keys`) holds the
+settings that produced it and the keys of the stages it read: a changed setting recomputes
+what depends on it and nothing else.
 """
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from specadv import artifacts
+from specadv import artifacts, baseline
 from specadv.artifacts import RUNS_ENV, project_root
 from specadv.profiles import Profile, resolve_profile
 from specadv.roundtrip import REPRESENTATIONS, WAVE, Inversion, representation
@@ -35,13 +34,10 @@ class Run:
 
     Parameters
     ----------
-    profile : str, path or Profile
-        A built-in profile name, a YAML file, or a loaded profile; ``None`` reads
+    profile : a built-in profile name, a YAML file, or a loaded profile; ``None`` reads
         ``SPECADV_PROFILE`` (default ``demo``).
-    data : str or Path, optional
-        A corpus folder (GTZAN); overrides the profile's corpus.
-    device : "auto", "cpu" or "cuda", optional
-        Overrides the profile's device.
+    data : a corpus folder (GTZAN), optional; overrides the profile's corpus.
+    device : "auto", "cpu" or "cuda", optional; overrides the profile's device.
     runs_dir : folder of all runs; default ``SPECADV_RUNS`` or ``<project>/runs``.
     """
 
@@ -70,9 +66,7 @@ class Run:
         return load(entry)
 
     def _memoised(self, key, make: Callable[[], T]) -> T:
-        if key not in self._memo:
-            self._memo[key] = make()
-        return self._memo[key]
+        return self._memo[key] if key in self._memo else self._memo.setdefault(key, make())
 
     def key(self, stage: str, kind: str | None = None, fold: int = 0, **extra) -> dict:
         """The settings that name the cache entry of ``stage`` (:func:`specadv.stages.keys.stage_key`)."""
@@ -107,8 +101,7 @@ class Run:
 
     def examples_in(self, fold: int) -> list[int]:
         """The book's example segments that are test segments of ``fold``."""
-        ds = self.dataset()
-        return [i for i in self.examples().values() if ds.folds[i] == fold]
+        return [i for i in self.examples().values() if self.dataset().folds[i] == fold]
 
     # -- training -------------------------------------------------------------------------
     def train_config(self, kind: str):
@@ -135,6 +128,13 @@ class Run:
                                lambda e: train.load_fold(e, ds, kind, k, mc, tc, self.device))
 
         return self._per_fold(f"models by {validation}", kind, fold_model)
+
+    def baselines(self, rep: str) -> list[float]:
+        """The linear baseline's test accuracy (%) per fold of ``rep`` (:mod:`specadv.baseline`)."""
+        return self._memoised(("baseline", rep), lambda: self._stage(
+            f"baseline-{rep}", self.key("baseline", rep), lambda e: e.commit(
+                accuracy=baseline.dataset_baselines(self.dataset(), rep)),
+            lambda e: e.info()["accuracy"]))
 
     def fold_models(self, fold: int) -> dict:
         """Every model of a fold: the 1D CNN and each representation's 2D CNN."""
@@ -227,21 +227,21 @@ class Run:
         return self._per_fold("inversion", None, fold)
 
     # -- what the book renders ------------------------------------------------------------
-    PARTS = ("models", "attacks", "reconstructions", "aware", "inversion", "validation")
+    PARTS = ("models", "attacks", "reconstructions", "baselines", "aware", "inversion", "validation")
 
     def results(self, *parts: str) -> Results:
         """The :class:`~specadv.stages.results.Results` of ``parts`` (of :attr:`PARTS`;
-        default: models, attacks, reconstructions), computed now or loaded from the cache."""
-        parts = parts or ("models", "attacks", "reconstructions")
-        unknown = set(parts) - set(self.PARTS)
-        if unknown:
-            raise ValueError(f"unknown parts {sorted(unknown)}; choose from {self.PARTS}")
+        default: the first four), computed now or loaded from the cache."""
+        parts = parts or self.PARTS[:4]
+        if set(parts) - set(self.PARTS):
+            raise ValueError(f"unknown parts {sorted(set(parts) - set(self.PARTS))}; choose from {self.PARTS}")
         reps = tuple(REPRESENTATIONS)
         get = {"models": lambda: {k: self.models(k) for k in (*reps, WAVE)},
                "attacks": lambda: {r: self.attacks(r) for r in reps},
                "reconstructions": lambda: {r: self.reconstructions(r) for r in reps},
                "aware": lambda: {r: self.aware(r) for r in reps},
                "inversion": self.inversion_sweep,
+               "baselines": lambda: {r: self.baselines(r) for r in reps},
                "validation": lambda: {by: self.models("mel", validation=by)
                                       for by in ("clip", "segment")}}
         return Results(self.dataset(), self.conditions, self.device.type,

@@ -415,3 +415,18 @@ def test_paper_snr_table_sets_the_authors_means_beside_this_runs(res):
     assert np.isnan(df.loc[(STFT, "None"), "SNR (paper, unrestored), mean"])  # Mel only
     assert df.loc[(MEL, "None"), "SNR (paper, unrestored), mean"] == pytest.approx(7.75)
     assert df.loc[(MEL, "None"), "SNR (standard), mean over folds"] == pytest.approx(19.25)
+
+
+def test_the_linear_baseline_sits_beside_each_cnn_and_in_the_summary(res):
+    import dataclasses
+
+    df = report.training_table(res.ds, res.models["mel"], [50.0, 75.0])
+    assert df.loc[["fold 1", "fold 2"], report.BASELINE_COLUMN].tolist() == [50.0, 75.0]
+    assert df.loc["mean", report.BASELINE_COLUMN] == pytest.approx(62.5)
+    assert report.BASELINE_COLUMN not in report.training_table(res.ds, res.models["mel"])
+    with_floor = dataclasses.replace(res, baselines={"mel": [50.0, 75.0], "stft": [90.0, 80.0]})
+    summary = report.summary_table(with_floor)
+    row = "linear baseline on the 2D CNN's input"
+    assert summary.loc[row, "this run: mel"] == pytest.approx(62.5)
+    assert summary.loc[row, "this run: stft"] == pytest.approx(85.0)
+    assert row not in report.summary_table(res).index

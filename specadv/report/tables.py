@@ -12,7 +12,7 @@ from specadv.report.names import (ATTACK_NAMES, CI_ROWS, FILTERED_SPLIT, LOUDNES
 from specadv.roundtrip import representation
 
 
-__all__ = ["corpus_summary", "skipped_table", "with_mean_std", "training_table", "first_n_table", "attack_table", "sweep_table", "snr_table", "transfer_table", "summary_table", "accuracy_summary", "round_trip_table", "transfer_stats_table", "cross_matrix", "mcnemar_table", "validation_table", "loudness_table", "aware_table", "inversion_table", "paper_snr_table"]
+__all__ = ["corpus_summary", "skipped_table", "with_mean_std", "training_table", "BASELINE_COLUMN", "first_n_table", "attack_table", "sweep_table", "snr_table", "transfer_table", "summary_table", "accuracy_summary", "round_trip_table", "transfer_stats_table", "cross_matrix", "mcnemar_table", "validation_table", "loudness_table", "aware_table", "inversion_table", "paper_snr_table"]
 
 
 def corpus_summary(ds):
@@ -74,19 +74,25 @@ def _ci(ds, columns: dict, level: str) -> dict:
     return {c: ev.ds_accuracy_ci(ds, pairs, level)[1:] for c, pairs in columns.items()}
 
 
-def training_table(ds, fold_models):
-    """Per fold: test accuracy (segment, track), best validation accuracy, epoch, time."""
+def training_table(ds, fold_models, baseline=None):
+    """Per fold: test accuracy (segment, track), best validation accuracy, epoch, time; and,
+    given ``baseline`` (% per fold, :meth:`specadv.pipeline.Run.baselines`), the linear
+    baseline's segment accuracy on the same input and folds."""
     import pandas as pd
 
     rows = []
-    for fm in fold_models:
+    for k, fm in enumerate(fold_models):
         rows.append({**ev.ds_accuracies(ds, fm.test_idx, fm.test_probs),
+                     **({} if baseline is None else {BASELINE_COLUMN: float(baseline[k])}),
                      "validation (best)": 100 * fm.val_accuracy, "best epoch": fm.best_epoch,
                      "epochs run": len(fm.history["loss"]), "seconds": fm.seconds})
     df = pd.DataFrame(rows, index=[f"fold {fm.fold + 1}" for fm in fold_models])
     pairs = [(fm.test_idx, fm.test_probs) for fm in fold_models]
     return with_mean_std(df, ci={lv: ev.ds_accuracy_ci(ds, pairs, lv)[1:] for lv in
                                  ("segment", "track (vote)", "track (sum)")})
+
+
+BASELINE_COLUMN = "linear baseline (segment)"  # per-band mean and std, logistic regression
 
 
 def first_n_table(ds, fold_models, ns=(1, 6, 12, 18, 21)):
@@ -204,6 +210,9 @@ def summary_table(res):
             col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms, as the authors wrote it"] = \
                 mean_acc((r.test_idx, r.written[c] if written else r.probs[c]["wave"])
                          for r in recs)
+        if rep in res.baselines:  # the floor: a linear model of the same input and folds
+            col["linear baseline on the 2D CNN's input"] = float(np.mean(res.baselines[rep]))
+            intervals.append("")
         names = list(col)
         rows[f"this run: {rep}"] = col
         rows[f"{rep}: 95% CI (clips)"] = dict(zip(names, intervals))

@@ -6,6 +6,7 @@ and nothing before it.
 """
 from __future__ import annotations
 
+from specadv.baseline import BASELINE_C
 from specadv.data import filtered_split_digest
 from specadv.precision import INFERENCE_PRECISION
 from specadv.roundtrip import WAVE
@@ -41,6 +42,8 @@ def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) 
         if p["folds"]["kind"] != "stratified":
             folds.update(kind=p["folds"]["kind"], lists=filtered_split_digest())
         return {"corpus": corpus, "segments": p["segments"], "folds": folds}
+    if stage == "baseline":
+        return {"dataset": run.dataset().key, "rep": kind, "C": BASELINE_C, "version": 1}
     if stage == "model":
         return {"dataset": run.dataset().key, "kind": kind, "fold": fold,
                 "model": train.model_config(p, kind),

@@ -26,6 +26,7 @@ class Results:
     aware: dict = field(default_factory=dict)
     inversion: list = field(default_factory=list)
     validation: dict = field(default_factory=dict)
+    baselines: dict = field(default_factory=dict)  # rep -> the linear baseline's % per fold
 
     @property
     def representations(self) -> tuple:
