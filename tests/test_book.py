@@ -72,9 +72,13 @@ def test_every_page_loads_plays_and_shows_its_images(built_book, tmp_path):
                         "img", "els => els.map(i => [i.src, i.complete, i.naturalWidth])")
                     for src, complete, width in images:
                         assert complete and width > 0, (url, src)
-                if "06_paper_page" in html.name:
-                    page.goto(html.as_uri())
-                    page.screenshot(path=str(built_book.parent / "paper_page.png"), full_page=True)
+                shots = {"06_paper_page": "paper_page.png", "07_transfer": "summary.png",
+                         "08_explorer": "explorer.png"}
+                for stem, shot in shots.items():  # for a reader of the test's log
+                    if stem in html.name:
+                        page.goto(html.as_uri())
+                        page.screenshot(path=str(built_book.parent / shot), full_page=True)
+                        print(f"screenshot: {built_book.parent / shot}")
             for width in (1280, 800):  # a laptop, and a narrow window (the sidebar folds away)
                 page.set_viewport_size({"width": width, "height": 900})
                 for html in pages:
