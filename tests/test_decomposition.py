@@ -95,13 +95,14 @@ def test_the_sentence_chooses_its_words_from_the_numbers(res):
     d = report.drop(res, "mel", "bim")
     text = report.drop_sentence(d)
     assert "does more to the 1D CNN than random noise" in text and "a drop of" in text
+    assert f"share is {100 * d.parts['attack beyond noise'] / d.total:.0f}% of the drop" in text
     assert f"{d.parts['attack beyond noise']:+.1f}" in text and "lost level" in text
     same = report.Drop("stft", "bim", 80.0, 60.0, {"reconstruction": 10.0, "level": 0.0,
                                                    "noise": 10.0, "attack beyond noise": 0.0},
                        (-3.0, 3.0), 1.0, False)
     text = report.drop_sentence(same)
     assert "no more to the 1D CNN than random noise" in text and "no transfer" in text
-    assert "lost level" not in text and "0%" in text
+    assert "lost level" not in text and "share" not in text  # no share claimed without the test
     less = report.Drop("stft", "bim", 80.0, 85.0, {"reconstruction": 0.0, "level": 0.0,
                                                    "noise": 0.0, "attack beyond noise": -5.0},
                        (-8.0, -2.0), 0.01, False)

@@ -170,8 +170,10 @@ def drop_sentence(d: Drop) -> str:
     verb = "a drop" if d.total > 0 else "a rise"
     level = (f", {d.parts['level']:+.1f} from the lost level" if d.level_applies else "")
     lo, hi = d.beyond_ci
+    # a share only where the test says the pattern did something: else it is noise's
+    shown = d.total > 0 and d.p < 0.05 and d.parts["attack beyond noise"] > 0
     share = (f" The pattern's own share is {100 * d.parts['attack beyond noise'] / d.total:.0f}% "
-             "of the drop." if d.total > 0 else "")
+             "of the drop." if shown else "")
     return (f"{head}, {verb} of {abs(d.total):.1f} points. In signed points: "
             f"{d.parts['reconstruction']:+.1f} from the reconstruction{level}, "
             f"{d.parts['noise']:+.1f} from noise of the attack's budget (random sign) and "
