@@ -106,6 +106,7 @@ def test_the_base_run_holds_one_entry_per_stage_kind_and_fold(base):
     assert base.root == (base.runs_dir / NAME).resolve()
     assert _stages(base.entries) == {
         "corpus": 1, "dataset": 1, **{f"model-{k}": N_FOLDS for k in (*REPRESENTATIONS, WAVE)},
+        **{f"baseline-{r}": 1 for r in REPRESENTATIONS},  # one entry holds every fold
         **{s: N_FOLDS for s in LATER}}
 
 
