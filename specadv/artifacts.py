@@ -178,6 +178,32 @@ class Entry:
     def info(self) -> dict:
         return load_json(self.manifest_path)
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this entry's lock for the block: one process computes an entry at a time
+        (two notebooks run side by side, or a notebook beside ``make book``, never reset each
+        other's half-written entry; the second waits, then finds it complete). An exclusive
+        ``flock`` on ``.<key>.lock`` beside the entry's folder, released when the block ends
+        or the process dies; where ``fcntl`` is missing (Windows) the block runs unlocked."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        path = self.folder.parent / f".{self.folder.name}.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        except OSError as exc:
+            raise ArtifactError(f"{path}: cannot create the entry's lock ({exc.strerror}); "
+                                "choose a writable run folder") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
     def reset(self) -> None:
         """Remove an incomplete or stale entry before recomputing it."""
         if self.folder.exists():

@@ -103,9 +103,14 @@ def _fit_predict(stats, labels, train_idx, test_idx, C) -> np.ndarray:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from threadpoolctl import threadpool_limits
+
     model = make_pipeline(StandardScaler(), LogisticRegression(C=float(C), max_iter=2000))
-    model.fit(stats[train_idx], labels[train_idx])
-    return model.predict(stats[test_idx])
+    # one BLAS thread: a (segments x 2 F) problem gains nothing from more, and two threads
+    # beside a busy core (another notebook, a training) made the fit 4x slower (measured)
+    with threadpool_limits(1):
+        model.fit(stats[train_idx], labels[train_idx])
+        return model.predict(stats[test_idx])
 
 
 def linear_baseline_predict(features_db, labels, train_idx, test_idx,

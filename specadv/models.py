@@ -15,7 +15,10 @@ either from its kind and configuration.
 """
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .constants import N_CLASSES, N_FRAMES, N_MELS, WINDOW_SAMPLES
@@ -40,6 +43,39 @@ def _keras_init(module: nn.Module) -> None:
 
 SPEC2D_HEADS = ("flatten", "meanstd")
 SPEC2D_INPUT_NORMS = ("none", "band")
+SPEC2D_POOL_KINDS = ("avg", "max", "power")
+_DB_TO_NEPER = math.log(10.0) / 10.0  # a power dB value times this is its natural log
+
+
+class _PowerPool(nn.Module):
+    """Average pooling of a power dB image in the power domain:
+    ``10 log10(mean(10 ** (x / 10)))`` over each block (a log-sum-exp, exact in float32
+    over any dB range). Every cell of a block gets a share of the gradient, in proportion
+    to its power, where a maximum gives it to one cell only."""
+
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = tuple(pool)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = x * _DB_TO_NEPER
+        top = a.amax(dim=(-2, -1), keepdim=True).detach()
+        mean = F.avg_pool2d(torch.exp(a - top), self.pool, stride=self.pool)
+        return (torch.log(mean.clamp_min(1e-30)) + top) / _DB_TO_NEPER
+
+
+class _Unshift(nn.Module):
+    """The authors' STFT form back to a power dB image: their input is
+    ``20 log10(Re D + c)`` with one shift ``c`` per segment (:func:`specadv.features.
+    stft_paper_db`); ``u = 10 ** (x / 20)`` is ``Re D + c``, the median of ``u`` over the
+    image estimates ``c`` (most cells of a spectrogram are near zero), and the output is
+    ``10 log10((u - c)^2)``: the dB of the signed real part's power, which power pooling
+    turns into an estimate of the STFT's power (``|D|^2 / 2`` on average)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = torch.pow(10.0, x.float() / 20.0)
+        c = u.flatten(1).median(dim=1).values.view(-1, *([1] * (u.dim() - 1)))
+        return (10.0 * torch.log10((u - c).square() + 1e-20)).to(x.dtype)
 
 
 class _BandNorm(nn.Module):
@@ -112,9 +148,14 @@ class Spec2DCNN(nn.Module):
     band_stats : bool
         Also give the dense layer each band's mean and std over time of the stem's output
         (the linear baseline's features, :mod:`specadv.baseline`); False: the paper's.
-    input_pool_kind : {"avg", "max"}
+    input_pool_kind : {"avg", "max", "power"}
         "max" keeps each block's largest value: an envelope of the authors' STFT form
         (the dB of the signed real part plus a shift), which an average would cancel.
+        "power" averages the block in the power domain (``10 log10 mean 10^(x/10)``): the
+        dB of the block's energy, every cell with its share of the gradient.
+    unshift : bool
+        The authors' STFT form only: first undo its shift and log (``_Unshift``), so the
+        convolutions see the dB power of the signed real part; False: the dB as it is.
 
     Input ``(batch, n_freq, n_time)`` or ``(batch, 1, n_freq, n_time)``, dB; output
     ``(batch, n_classes)`` logits. Flatten order is torch's (channel, freq, time),
@@ -137,7 +178,7 @@ class Spec2DCNN(nn.Module):
                  leaky_slope: float = 0.2, bn_momentum: float = KERAS_BN_MOMENTUM,
                  bn_eps: float = KERAS_BN_EPS, init: str = "keras", head: str = "flatten",
                  input_norm: str = "none", input_pool=(1, 1), input_pool_kind: str = "avg",
-                 band_stats: bool = False):
+                 band_stats: bool = False, unshift: bool = False):
         super().__init__()
         n_freq, n_time = (int(v) for v in input_shape)
         if init not in ("keras", "torch"):
@@ -148,8 +189,9 @@ class Spec2DCNN(nn.Module):
         if input_norm not in SPEC2D_INPUT_NORMS:
             raise ValueError(f"input_norm must be one of {SPEC2D_INPUT_NORMS} ('none' is the "
                              f"paper's), not {input_norm!r}")
-        if input_pool_kind not in ("avg", "max"):
-            raise ValueError(f"input_pool_kind must be 'avg' or 'max', not {input_pool_kind!r}")
+        if input_pool_kind not in SPEC2D_POOL_KINDS:
+            raise ValueError(f"input_pool_kind must be one of {SPEC2D_POOL_KINDS}, not "
+                             f"{input_pool_kind!r}")
         pool = tuple(int(v) for v in input_pool)
         if len(pool) != 2 or min(pool) < 1 or tuple(input_pool) != pool:
             raise ValueError(f"input_pool must be two positive integers (frequency, time), "
@@ -160,14 +202,21 @@ class Spec2DCNN(nn.Module):
                             leaky_slope=float(leaky_slope), bn_momentum=float(bn_momentum),
                             bn_eps=float(bn_eps), init=init, head=head, input_norm=input_norm,
                             input_pool=list(pool), input_pool_kind=input_pool_kind,
-                            band_stats=bool(band_stats))
+                            band_stats=bool(band_stats), unshift=bool(unshift))
         w = int(width)
-        stem: list[nn.Module] = []
-        if input_norm == "band":
-            stem.append(_BandNorm(n_freq, eps=bn_eps, momentum=bn_momentum))
-        if pool != (1, 1):
-            stem.append((nn.AvgPool2d if input_pool_kind == "avg" else nn.MaxPool2d)(
-                pool, stride=pool))
+        stem: list[nn.Module] = [_Unshift()] if unshift else []
+        if input_pool_kind == "power":
+            # the power average is of dB values as they are, so the band norm comes after it
+            if pool != (1, 1):
+                stem.append(_PowerPool(pool))
+            if input_norm == "band":
+                stem.append(_BandNorm(n_freq // pool[0], eps=bn_eps, momentum=bn_momentum))
+        else:
+            if input_norm == "band":
+                stem.append(_BandNorm(n_freq, eps=bn_eps, momentum=bn_momentum))
+            if pool != (1, 1):
+                stem.append((nn.AvgPool2d if input_pool_kind == "avg" else nn.MaxPool2d)(
+                    pool, stride=pool))
         self.stem = nn.Sequential(*stem)
         self.features = nn.Sequential(
             nn.Conv2d(1, w, 3), nn.ReLU(), nn.BatchNorm2d(w, eps=bn_eps, momentum=bn_momentum),

@@ -5,9 +5,8 @@ stage functions of :mod:`specadv.stages` in the artifact store: corpus -> datase
 (segments, folds, features) -> 2D CNNs per representation and fold (and the linear
 baseline) -> 1D CNN per fold -> attacks -> reconstruction and transfer -> beyond the paper.
 
-Each stage's cache key (:meth:`Run.key`, written in :mod:`specadv.stages.keys`) holds the
-settings that produced it and the keys of the stages it read: a changed setting recomputes
-what depends on it and nothing else.
+Each stage's cache key (:meth:`Run.key`, :mod:`specadv.stages.keys`) holds its settings and the
+keys of the stages it read: a changed setting recomputes what depends on it and nothing else.
 """
 from __future__ import annotations
 
@@ -57,12 +56,14 @@ class Run:
 
     def _stage(self, stage: str, settings: dict, compute: Callable[[artifacts.Entry], None],
                load: Callable[[artifacts.Entry], T]) -> T:
-        """``load`` of the complete cache entry of ``stage`` for ``settings``; when there is
-        none (or an interrupted one), ``compute`` fills a fresh one first, committing last."""
+        """``load`` of the complete entry of ``stage`` for ``settings``; where there is none
+        (or an interrupted one), ``compute`` fills a fresh one under its lock, committing last."""
         entry = self.store.entry(stage, settings)
         if not entry.is_complete():
-            entry.reset()
-            compute(entry)
+            with entry.lock():
+                if not entry.is_complete():  # another process may have made it meanwhile
+                    entry.reset()
+                    compute(entry)
         return load(entry)
 
     def _memoised(self, key, make: Callable[[], T]) -> T:

@@ -52,7 +52,10 @@ DEFAULTS: dict[str, Any] = {
         "input_norm": "none",              # or "band": batch norm of each frequency band
         "input_pool": [1, 1],              # average pooling (freq, time) of the input
         "input_pool_stft": None,           # None: as input_pool
-        "input_pool_kind": "avg",          # or "max" (an envelope: the authors' STFT form)
+        "input_pool_kind": "avg",          # or "max" (an envelope), or "power" (the block's
+                                           # energy: the mean in the power domain, in dB)
+        "unshift_stft_paper": False,       # the authors' STFT form: undo its shift and log
+                                           # first (the dB power of the signed real part)
         "band_stats": False,               # also each input band's mean and std to the head
     },
     "model1d": {"width": 16, "dense": [128, 64], "dropout": 0.25, "pooling": "flatten",
@@ -214,9 +217,9 @@ def _validate(p: dict, source: str) -> None:
     if m["input_norm"] not in ("none", "band"):
         raise ProfileError(f"{source}: model2d.input_norm must be 'none' (the paper's) or "
                            f"'band'; got {m['input_norm']!r}")
-    if m["input_pool_kind"] not in ("avg", "max"):
-        raise ProfileError(f"{source}: model2d.input_pool_kind must be 'avg' or 'max'; got "
-                           f"{m['input_pool_kind']!r}")
+    if m["input_pool_kind"] not in ("avg", "max", "power"):
+        raise ProfileError(f"{source}: model2d.input_pool_kind must be 'avg', 'max' or 'power'; "
+                           f"got {m['input_pool_kind']!r}")
     for key in ("input_pool", "input_pool_stft"):
         pool = m[key]
         if pool is None and key == "input_pool_stft":

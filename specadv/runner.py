@@ -21,13 +21,19 @@ from pathlib import Path
 from specadv.artifacts import RUNS_ENV, project_root
 from specadv.roundtrip import REPRESENTATIONS
 
-__all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "check_inputs", "build_book", "run"]
+__all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "default_jobs", "check_inputs",
+           "build_book", "run", "JOBS_ENV"]
 
 
 @dataclass(frozen=True)
 class NotebookStep:
     notebook: str  # file in notebooks/
     params: dict = field(default_factory=dict)
+    # the notebooks (stems) whose stages this one reads: it starts only after them when
+    # notebooks run side by side. "x" is x of the same representation where both have one
+    # (else every x), "x*" every x. The cache's locks keep any order correct; this only
+    # keeps a worker from waiting on a lock
+    after: tuple[str, ...] = ()
 
     @property
     def output_name(self) -> str:
@@ -37,22 +43,55 @@ class NotebookStep:
 
 
 # Execution order (dependencies first); the book's order is _toc.yml's.
-def _per_representation(notebook: str) -> list[NotebookStep]:
-    return [NotebookStep(notebook, {"representation": r}) for r in REPRESENTATIONS]
+def _per_representation(notebook: str, after=()) -> list[NotebookStep]:
+    return [NotebookStep(notebook, {"representation": r}, tuple(after)) for r in REPRESENTATIONS]
 
 
+_MODELS = ("02_train2d*", "03_train1d")
 NOTEBOOKS: list[NotebookStep] = [
     NotebookStep("01_data.ipynb"),
-    *_per_representation("02_train2d.ipynb"),
-    NotebookStep("03_train1d.ipynb"),
-    *_per_representation("04_attacks.ipynb"),
-    *_per_representation("05_reconstruction.ipynb"),
-    NotebookStep("06_paper_page.ipynb"),
-    NotebookStep("07_transfer.ipynb"),
-    NotebookStep("08_explorer.ipynb"),
-    NotebookStep("09_beyond.ipynb"),
-    NotebookStep("10_aware.ipynb"),
+    *_per_representation("02_train2d.ipynb", ["01_data"]),
+    NotebookStep("03_train1d.ipynb", after=("01_data",)),
+    *_per_representation("04_attacks.ipynb", ["02_train2d"]),
+    *_per_representation("05_reconstruction.ipynb", ["04_attacks", *_MODELS]),
+    NotebookStep("06_paper_page.ipynb", after=("05_reconstruction*",)),
+    NotebookStep("07_transfer.ipynb", after=("05_reconstruction*",)),
+    NotebookStep("08_explorer.ipynb", after=_MODELS),
+    NotebookStep("09_beyond.ipynb", after=("04_attacks*", "03_train1d")),
+    NotebookStep("10_aware.ipynb", after=_MODELS),
 ]
+
+JOBS_ENV = "SPECADV_JOBS"
+
+
+def default_jobs() -> int:
+    """Notebooks run side by side: ``SPECADV_JOBS``, else 2 where there are 2 cores or more.
+
+    Two kernels of one thread each keep 2 cores busier than one kernel of two threads:
+    a notebook's plotting, audio writing and small-batch work are one thread anyway."""
+    env = os.environ.get(JOBS_ENV)
+    if env:
+        try:
+            jobs = int(env)
+        except ValueError:
+            raise RunError(f"{JOBS_ENV}={env!r}: give a positive number of notebooks to run "
+                           "side by side") from None
+        if jobs < 1:
+            raise RunError(f"{JOBS_ENV}={env!r}: give a positive number (1: one at a time)")
+        return jobs
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def _waits_for(step: NotebookStep, other: NotebookStep) -> bool:
+    """Whether ``step`` starts only after ``other`` (``step.after``, see NotebookStep)."""
+    stem, rep = Path(other.notebook).stem, other.params.get("representation")
+    mine = step.params.get("representation")
+    for dep in step.after:
+        if dep.rstrip("*") != stem:
+            continue
+        if dep.endswith("*") or rep is None or mine is None or rep == mine:
+            return True
+    return False
 
 
 class RunError(RuntimeError):
@@ -88,12 +127,16 @@ def _title_with_representation(nb_path: Path, rep: str | None) -> None:
 
 
 def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
-                      root: Path | None = None, log=print) -> list[tuple[str, float]]:
-    """Run each notebook with papermill into ``book/generated/``; return (name, seconds)."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
+                      root: Path | None = None, log=print,
+                      jobs: int | None = None) -> list[tuple[str, float]]:
+    """Run each notebook with papermill into ``book/generated/``; return (name, seconds).
 
-    root = root or project_root()
+    ``jobs`` notebooks run side by side (default :func:`default_jobs` for the whole book,
+    1 for a list of ``steps``), each as soon as the ones it reads (``NotebookStep.after``)
+    are done, each kernel with ``cores // jobs`` threads. A notebook that fails starts no
+    further one; those running finish, then the first failure is raised."""
+    root = Path(root or project_root()).resolve()
+    jobs = jobs or (default_jobs() if steps is None else 1)
     out_dir = root / "book" / "generated"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -105,42 +148,90 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
         stale.unlink()
     if steps is None:  # a whole run rewrites every player: drop another profile's audio
         shutil.rmtree(root / "book" / "_static" / "audio", ignore_errors=True)
-    timings = []
     # the book's audio sink: the players of every page write their WAVs here, linked by URL
     # relative to book/generated/, where the kernels run: no machine's path in the pages
     params = {**params, "audio_dir": os.path.relpath(root / "book" / "_static" / "audio", out_dir)}
     env = {}
     if os.environ.get(RUNS_ENV):  # the kernels run in book/generated/: a relative path would move
         env[RUNS_ENV] = str(Path(os.environ[RUNS_ENV]).resolve())
-    with _environ(env):
-        for step in steps or NOTEBOOKS:
-            src = root / "notebooks" / step.notebook
-            dst = out_dir / step.output_name
-            tmp = out_dir / f".running-{step.output_name}"
-            t0 = time.perf_counter()
-            log(f"[specadv] executing {step.notebook} {step.params or ''}".rstrip())
-            try:
-                pm.execute_notebook(str(src), str(tmp), parameters={**params, **step.params},
-                                    kernel_name="python3", cwd=str(out_dir), progress_bar=False,
-                                    log_output=False)
-                errors = _error_outputs(tmp)
-                if errors:
-                    cell, msg = errors[0]
-                    raise RunError(f"{step.notebook}: cell {cell} failed: {msg}")
-            except (PapermillExecutionError, RunError) as exc:
-                if dst.exists():
-                    dst.unlink()  # never let a stale copy of a failed notebook reach the book
-                if isinstance(exc, PapermillExecutionError):
-                    msg = (f"{step.notebook}: cell {exc.exec_count or exc.cell_index} failed: "
-                           f"{exc.ename}: {exc.evalue}")
-                else:
-                    msg = str(exc)
-                kept = _keep_failed(tmp, failed_dir / step.output_name)
-                raise RunError(f"{msg}\n  {kept}") from None
-            _title_with_representation(tmp, step.params.get("representation"))
-            os.replace(tmp, dst)
-            timings.append((step.output_name, time.perf_counter() - t0))
+    if jobs > 1:  # the kernels share the cores: torch, OpenMP and BLAS threads each
+        threads = str(max(1, (os.cpu_count() or 1) // jobs))
+        env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads,
+                   OPENBLAS_NUM_THREADS=threads)
+
+    def one(step: NotebookStep) -> tuple[str, float]:
+        t0 = time.perf_counter()
+        log(f"[specadv] executing {step.notebook} {step.params or ''}".rstrip())
+        _execute_one(root, out_dir, failed_dir, step, params)
+        return step.output_name, time.perf_counter() - t0
+
+    # papermill's own cwd= changes the process's folder for the call, which two threads
+    # would undo under each other: the folder is set once here, for every kernel started
+    with _environ(env), contextlib.chdir(out_dir):
+        if jobs == 1:
+            return [one(step) for step in steps or NOTEBOOKS]
+        return _run_side_by_side(list(steps or NOTEBOOKS), one, jobs)
+
+
+def _run_side_by_side(steps: list[NotebookStep], one, jobs: int) -> list[tuple[str, float]]:
+    """Run ``one(step)`` on up to ``jobs`` threads, each step once the steps it waits for
+    (:func:`_waits_for`, among ``steps``) are done; the first failure is raised at the end."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    pending, running, done, timings, failure = list(steps), {}, set(), [], None
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            while failure is None and len(running) < jobs:
+                ready = next((s for s in pending if not any(
+                    _waits_for(s, o) for o in steps if o.output_name not in done)), None)
+                if ready is None:
+                    break
+                pending.remove(ready)
+                running[pool.submit(one, ready)] = ready
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                step = running.pop(future)
+                try:
+                    timings.append(future.result())
+                    done.add(step.output_name)
+                except RunError as exc:
+                    failure = failure or exc
+    if failure is not None:
+        raise failure
     return timings
+
+
+def _execute_one(root: Path, out_dir: Path, failed_dir: Path, step: NotebookStep,
+                 params: dict) -> None:
+    """Execute one notebook into ``.running-<name>``, then rename it onto ``<name>``; on a
+    failure keep the executed copy in ``failed_dir`` and raise :class:`RunError`."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    src = root / "notebooks" / step.notebook
+    dst = out_dir / step.output_name
+    tmp = out_dir / f".running-{step.output_name}"
+    try:
+        pm.execute_notebook(str(src), str(tmp), parameters={**params, **step.params},
+                            kernel_name="python3", progress_bar=False, log_output=False)
+        errors = _error_outputs(tmp)
+        if errors:
+            cell, msg = errors[0]
+            raise RunError(f"{step.notebook}: cell {cell} failed: {msg}")
+    except (PapermillExecutionError, RunError) as exc:
+        if dst.exists():
+            dst.unlink()  # never let a stale copy of a failed notebook reach the book
+        if isinstance(exc, PapermillExecutionError):
+            msg = (f"{step.notebook}: cell {exc.exec_count or exc.cell_index} failed: "
+                   f"{exc.ename}: {exc.evalue}")
+        else:
+            msg = str(exc)
+        kept = _keep_failed(tmp, failed_dir / step.output_name)
+        raise RunError(f"{msg}\n  {kept}") from None
+    _title_with_representation(tmp, step.params.get("representation"))
+    os.replace(tmp, dst)
 
 
 @contextlib.contextmanager

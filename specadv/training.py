@@ -78,7 +78,9 @@ class TrainConfig:
         Threads that read the next batches while the model trains on this one
         (0: read in the training thread). Threads, not processes: a memmap is shared.
     cpu_threads : int or None
-        torch threads on CPU; None: all cores (``os.cpu_count()``).
+        torch threads on CPU; None: torch's own count (``torch.get_num_threads()``: the
+        physical cores, or ``OMP_NUM_THREADS`` where set, as when notebooks run side by
+        side, :func:`specadv.runner.execute_notebooks`).
     deterministic : bool or None
         ``torch.use_deterministic_algorithms`` during training. None: on for CPU
         (where it costs nothing), off for CUDA (cuDNN autotuning instead).
@@ -366,7 +368,7 @@ def _execution(device: torch.device, config: TrainConfig):
     prev_bench = torch.backends.cudnn.benchmark
     try:
         if device.type == "cpu":
-            torch.set_num_threads(config.cpu_threads or os.cpu_count() or 1)
+            torch.set_num_threads(config.cpu_threads or prev_threads)
         torch.use_deterministic_algorithms(deterministic, warn_only=True)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = not deterministic
@@ -431,7 +433,7 @@ def train(model: nn.Module, x, y, train_idx, val_idx=None, config: TrainConfig |
     -----
     On CPU a fixed ``config.seed`` (and a model built with a fixed seed) gives the
     same weights run to run. ``torch.set_num_threads`` is set to ``config.cpu_threads``
-    (default: all cores) during the run and restored afterwards.
+    (default: torch's count) during the run and restored afterwards.
     """
     config = config or TrainConfig()
     device = select_device(config.device)

@@ -55,3 +55,62 @@ def test_unwritable_run_folder_is_named(tmp_path):
         artifacts.Store(blocker / "runs")
     with pytest.raises(artifacts.ArtifactError, match="cannot write here"):
         artifacts.save_json(blocker / "x.json", {})
+
+
+_TWO_PROCESSES = """
+import sys, time
+from pathlib import Path
+from specadv.pipeline import Run
+
+root, log = Path(sys.argv[1]), Path(sys.argv[2])
+run = Run("smoke", runs_dir=root, progress=False)
+
+def compute(entry):
+    with open(log, "a") as f:
+        f.write("computed\\n")
+    time.sleep(1.5)  # long enough for the other process to find the entry incomplete
+    entry.path("value.txt").write_text("42")
+    entry.commit()
+
+print(run._stage("probe", {"x": 1}, compute, lambda e: e.path("value.txt").read_text()))
+"""
+
+
+def test_two_processes_needing_one_entry_compute_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "probe.py"
+    script.write_text(_TWO_PROCESSES)
+    log = tmp_path / "computed.log"
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path / "runs"), str(log)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert out.strip() == "42"  # both read the one complete entry
+    assert log.read_text().splitlines() == ["computed"]
+    # the lock file lives beside the entry's folder: resetting the entry keeps it
+    stage = tmp_path / "runs" / "smoke" / "probe"
+    assert [p.name for p in stage.iterdir() if p.name.endswith(".lock")]
+
+
+def test_an_entry_lock_is_released_when_its_holder_dies(tmp_path):
+    import subprocess
+    import sys
+
+    e = artifacts.Entry(tmp_path / "stage" / "k", {"a": 1})
+    code = ("import sys, time; from specadv.artifacts import Entry; from pathlib import Path\n"
+            f"e = Entry(Path({str(e.folder)!r}), {{'a': 1}})\n"
+            "with e.lock():\n    print('held', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        holder.kill()
+        holder.wait(timeout=30)
+        with e.lock():  # a killed run's lock never blocks the resumed run
+            pass
+    finally:
+        if holder.poll() is None:
+            holder.kill()

@@ -1,10 +1,12 @@
 """Tests of specadv.models: the paper's 2D CNN layer list and shapes, the 1D CNN."""
+import math
+
 import pytest
 import torch
 from torch import nn
 
-from specadv.models import (KERAS_BN_EPS, KERAS_BN_MOMENTUM, Spec2DCNN, Wave1DCNN, build_model,
-                            count_parameters)
+from specadv.models import (KERAS_BN_EPS, KERAS_BN_MOMENTUM, Spec2DCNN, Wave1DCNN, _PowerPool,
+                            _Unshift, build_model, count_parameters)
 
 
 def _layer_kinds(seq):
@@ -145,6 +147,51 @@ def test_spec2d_input_pool_kind_max_keeps_each_blocks_largest_value():
     x = torch.randn(1, 1, 257, 431)
     torch.testing.assert_close(model.stem(x), nn.functional.max_pool2d(x, (4, 2)))
     assert model.feature_shape == (4, 12, 49)  # 64 x 215 after the pooling
+
+
+def test_spec2d_power_pooling_is_the_dB_of_each_blocks_mean_power():
+    model = Spec2DCNN((257, 431), width=2, dense=4, input_pool=(4, 2),
+                      input_pool_kind="power", input_norm="band").eval()
+    x = torch.rand(2, 1, 257, 431, dtype=torch.float64).float() * -80.0
+    x[0, 0, 0, 0] = 0.0  # one block: 0 dB and seven cells of another level
+    x[0, 0, :4, :2] = torch.tensor([[0.0, -10.0], [-10.0, -10.0], [-10.0, -10.0],
+                                    [-10.0, -10.0]])
+    ref = 10 * torch.log10(nn.functional.avg_pool2d(10 ** (x.double() / 10), (4, 2)))
+    out = model.stem[0](x)
+    torch.testing.assert_close(out.double(), ref, atol=1e-4, rtol=0)
+    # hand-computed: (1 + 7 * 0.1) / 8 of the power of 0 dB
+    assert abs(float(out[0, 0, 0, 0]) - 10 * math.log10(1.7 / 8)) < 1e-4
+    # 80 dB below the top stays exact (a log-sum-exp, no underflow), and far below too
+    deep = torch.full((1, 1, 4, 2), -300.0)
+    assert abs(float(_PowerPool((4, 2))(deep)) + 300.0) < 1e-3
+    # every cell of a block gets a share of the gradient, in proportion to its power
+    xg = x[:1, :, :4, :2].clone().requires_grad_(True)
+    _PowerPool((4, 2))(xg).sum().backward()
+    share = 10 ** (x[0, 0, :4, :2] / 10)
+    torch.testing.assert_close(xg.grad[0, 0], share / share.sum(), atol=1e-5, rtol=0)
+    # the band norm of a power-pooled input normalises the pooled bands
+    assert model.stem[1].norm.num_features == 64
+
+
+def test_spec2d_unshift_recovers_the_real_parts_power_from_the_authors_form():
+    from specadv.features import stft, stft_paper_db
+
+    g = torch.Generator().manual_seed(0)
+    t = torch.arange(22050 * 2) / 22050
+    y = (0.5 * torch.sin(2 * math.pi * 440 * t) + 0.05 * torch.randn(len(t), generator=g))[None]
+    db, _, _ = stft_paper_db(y)
+    true = 10 * torch.log10(stft(y).real.square())
+    est = _Unshift()(db)
+    loud = true > true.max() - 60  # the top 60 dB: where the estimate must hold
+    assert loud.float().mean() > 0.1
+    assert float((est - true)[loud].abs().quantile(0.99)) < 0.1
+    model = Spec2DCNN(tuple(db.shape[1:]), width=2, dense=4, input_pool=(4, 2),
+                      input_pool_kind="power", unshift=True)
+    assert isinstance(model.stem[0], _Unshift) and model.config()["unshift"] is True
+    assert Spec2DCNN((64, 431)).config()["unshift"] is False
+    x = db.clone().requires_grad_(True)
+    model.eval()(x).sum().backward()
+    assert torch.isfinite(x.grad).all() and (x.grad != 0).float().mean() > 0.5
 
 
 def test_spec2d_band_stats_feed_the_stems_band_statistics_to_the_head():

@@ -10,7 +10,7 @@ def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
                                 "dense_stft": 512, "dropout_dense": 0.8, "bn_momentum": 0.01,
                                 "head": "flatten", "input_norm": "none", "input_pool": [1, 1],
                                 "input_pool_stft": None, "input_pool_kind": "avg",
-                                "band_stats": False}
+                                "unshift_stft_paper": False, "band_stats": False}
     t = paper["train2d"]
     assert (t["optimizer"], t["lr"], t["batch_size"], t["epochs"]) == ("adadelta", 1.0, 100, 150)
     assert t["schedule"] == paper["train1d"]["schedule"] == "constant"
@@ -79,7 +79,7 @@ def test_a_relative_corpus_path_is_read_beside_the_profile_file(tmp_path, monkey
     ("model2d", "input_pool: [2]", ["model2d.input_pool", "two positive integers"]),
     ("model2d", "input_pool: [0, 2]", ["model2d.input_pool", "two positive integers"]),
     ("model2d", "input_pool_stft: [4, 1.5]", ["model2d.input_pool_stft", "or null"]),
-    ("model2d", "input_pool_kind: min", ["model2d.input_pool_kind", "'avg'", "'max'"]),
+    ("model2d", "input_pool_kind: min", ["model2d.input_pool_kind", "'avg'", "'max'", "'power'"]),
     ("train2d", "schedule: cosine", ["train2d.schedule", "'constant'", "'onecycle'"]),
     ("train1d", "schedule: step", ["train1d.schedule", "'onecycle'"]),
     ("model1d", "pooling: max", ["model1d.pooling", "'meanstd'"]),

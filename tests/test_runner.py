@@ -52,3 +52,77 @@ def test_per_representation_page_titles_name_the_representation(tmp_path):
     execute_notebooks({}, [step], root=tmp_path, log=lambda *_: None)
     out = nbformat.read(tmp_path / "book" / "generated" / "04_attacks_stft.ipynb", as_version=4)
     assert out.cells[0].source.startswith("# Attacking the 2D CNNs (STFT)\n")
+
+
+def _timed_notebook(path, name, seconds):
+    """A notebook that records when it ran (start, end) in ``<name>.time`` of its folder."""
+    _notebook(path, f"import time, json\nt0 = time.time()\ntime.sleep({seconds})\n"
+                    f"open('{name}.time', 'w').write(json.dumps([t0, time.time()]))")
+
+
+def test_notebooks_run_side_by_side_each_after_what_it_reads(tmp_path):
+    import json
+
+    nbs = tmp_path / "notebooks"
+    _timed_notebook(nbs / "a.ipynb", "a", 3)
+    _timed_notebook(nbs / "b.ipynb", "b", 0)
+    _timed_notebook(nbs / "c.ipynb", "c", 3)
+    steps = [NotebookStep("a.ipynb"), NotebookStep("b.ipynb", after=("a",)),
+             NotebookStep("c.ipynb")]
+    timings = execute_notebooks({}, steps, root=tmp_path, log=lambda *_: None, jobs=2)
+    assert sorted(name for name, _ in timings) == ["a.ipynb", "b.ipynb", "c.ipynb"]
+    ran = {n: json.loads((tmp_path / "book" / "generated" / f"{n}.time").read_text())
+           for n in "abc"}
+    assert ran["b"][0] >= ran["a"][1]                                   # b waited for a
+    assert ran["c"][0] < ran["a"][1] and ran["a"][0] < ran["c"][1]      # a and c overlapped
+    for n in "abc":
+        assert (tmp_path / "book" / "generated" / f"{n}.ipynb").is_file()
+
+
+def test_side_by_side_a_failure_starts_nothing_that_waits_for_it(tmp_path):
+    nbs = tmp_path / "notebooks"
+    _notebook(nbs / "bad.ipynb", "raise ValueError('broken corpus')")
+    _timed_notebook(nbs / "slow.ipynb", "slow", 2)
+    _notebook(nbs / "after.ipynb", "print('never')")
+    steps = [NotebookStep("bad.ipynb"), NotebookStep("slow.ipynb"),
+             NotebookStep("after.ipynb", after=("bad",))]
+    with pytest.raises(RunError, match="bad.ipynb: cell .* ValueError: broken corpus"):
+        execute_notebooks({}, steps, root=tmp_path, log=lambda *_: None, jobs=2)
+    generated = tmp_path / "book" / "generated"
+    assert (generated / "slow.ipynb").is_file()  # running beside the failure: it finished
+    assert not (generated / "after.ipynb").exists() and not (generated / "bad.ipynb").exists()
+    assert not list(generated.glob(".running-*"))
+
+
+def test_the_books_notebooks_wait_for_the_stages_they_read():
+    from specadv.runner import NOTEBOOKS, _waits_for
+
+    by = {s.output_name: s for s in NOTEBOOKS}
+    assert not by["01_data.ipynb"].after
+    # a representation's attacks wait for its own 2D CNN, not another's
+    assert _waits_for(by["04_attacks_stft.ipynb"], by["02_train2d_stft.ipynb"])
+    assert not _waits_for(by["04_attacks_stft.ipynb"], by["02_train2d_mel.ipynb"])
+    # reconstructions are classified by every model: they wait for all of them
+    for name in ("02_train2d_mel.ipynb", "02_train2d_stft_paper.ipynb", "03_train1d.ipynb",
+                 "04_attacks_mel.ipynb"):
+        assert _waits_for(by["05_reconstruction_mel.ipynb"], by[name])
+    assert not _waits_for(by["05_reconstruction_mel.ipynb"], by["04_attacks_stft.ipynb"])
+    for name in ("05_reconstruction_mel.ipynb", "05_reconstruction_stft_paper.ipynb"):
+        assert _waits_for(by["07_transfer.ipynb"], by[name])
+    # every step waits only for steps before it: the list order is a valid sequential order
+    names = [s.output_name for s in NOTEBOOKS]
+    for i, step in enumerate(NOTEBOOKS):
+        for other in NOTEBOOKS[i:]:
+            assert not _waits_for(step, other), (step.output_name, other.output_name)
+    assert len(set(names)) == len(names)
+
+
+def test_jobs_come_from_the_environment_and_bad_values_are_named(monkeypatch):
+    from specadv.runner import JOBS_ENV, default_jobs
+
+    monkeypatch.setenv(JOBS_ENV, "3")
+    assert default_jobs() == 3
+    for bad in ("two", "0"):
+        monkeypatch.setenv(JOBS_ENV, bad)
+        with pytest.raises(RunError, match=JOBS_ENV):
+            default_jobs()

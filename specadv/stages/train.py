@@ -117,4 +117,5 @@ def model_config(profile, kind: str) -> dict:
     return {"input_shape": list(r.feature_shape), "width": width, "dense": m[f"dense_{arch}"],
             "dropout_dense": m["dropout_dense"], "bn_momentum": m["bn_momentum"],
             "head": m["head"], "input_norm": m["input_norm"], "input_pool": list(pool),
-            "input_pool_kind": m["input_pool_kind"], "band_stats": m["band_stats"]}
+            "input_pool_kind": m["input_pool_kind"], "band_stats": m["band_stats"],
+            "unshift": bool(m["unshift_stft_paper"]) and kind == "stft_paper"}
