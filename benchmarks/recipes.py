@@ -150,6 +150,35 @@ SETTINGS: list[Setting] = [
     Setting("mel-w8-p12-flat-nonorm-1cyc20", "mel", "as mel-w8-p12-flat-1cyc20, no band norm",
             model=dict(_MS, width=8, input_pool=[1, 2], head="flatten", input_norm="none"),
             train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    # -- pooling in the power domain (every cell of a block gets its share of the gradient),
+    #    the authors' form unshifted first, the STFT forms without the band norm
+    Setting("mel-w8-p12pow-1cyc20", "mel", "as mel-w8-p12-1cyc20, power pooling 1x2",
+            model=dict(_MS, width=8, input_pool=[1, 2], input_pool_kind="power"),
+            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    Setting("mel-w8-p12pow-flat-1cyc20", "mel", "as mel-w8-p12pow-1cyc20, flatten head",
+            model=dict(_MS, width=8, input_pool=[1, 2], input_pool_kind="power",
+                       head="flatten"),
+            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    Setting("stft-w8-p42pow-1cyc20", "stft", "as stft-w8-p42-1cyc20, power pooling 4x2",
+            model=dict(_MS, width=8, input_pool=[4, 2], input_pool_kind="power"),
+            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    Setting("stft-w8-p42pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-1cyc20, no band norm",
+            model=dict(_MS, width=8, input_pool=[4, 2], input_pool_kind="power",
+                       input_norm="none"),
+            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    Setting("stft-w8-p22pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-nonorm-1cyc20, 2x2",
+            model=dict(_MS, width=8, input_pool=[2, 2], input_pool_kind="power",
+                       input_norm="none"),
+            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    Setting("stft_paper-w8-unshift-p42pow-1cyc20", "stft_paper", "unshift stem (the dB power "
+            "of the real part), power pooling 4x2", model=dict(
+                _MS, width=8, input_pool=[4, 2], input_pool_kind="power", unshift=True),
+            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    Setting("stft_paper-w8-unshift-p42pow-nonorm-1cyc20", "stft_paper",
+            "as stft_paper-w8-unshift-p42pow-1cyc20, no band norm", model=dict(
+                _MS, width=8, input_pool=[4, 2], input_pool_kind="power", unshift=True,
+                input_norm="none"),
+            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
     # -- the 1D CNN
     Setting("wave-w8-ms-s4-1cyc20", "wave", "w8, mean/std pooling, first stride 4, dropout 0.1, "
             "onecycle 5e-3, 20 ep", model=dict(pooling="meanstd", dropout=0.1, first_stride=4),

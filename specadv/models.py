@@ -65,17 +65,25 @@ class _PowerPool(nn.Module):
 
 
 class _Unshift(nn.Module):
-    """The authors' STFT form back to a power dB image: their input is
+    """The authors' STFT form back to the magnitude form's kind of image: their input is
     ``20 log10(Re D + c)`` with one shift ``c`` per segment (:func:`specadv.features.
     stft_paper_db`); ``u = 10 ** (x / 20)`` is ``Re D + c``, the median of ``u`` over the
     image estimates ``c`` (most cells of a spectrogram are near zero), and the output is
-    ``10 log10((u - c)^2)``: the dB of the signed real part's power, which power pooling
-    turns into an estimate of the STFT's power (``|D|^2 / 2`` on average)."""
+    the dB of ``(u - c)^2``, the signed real part's power, relative to the segment's
+    largest and floored ``top_db`` below it: the convention of the magnitude form
+    (:func:`specadv.features.stft_db`). Power pooling then turns it into an estimate of
+    the STFT's power (``|D|^2 / 2`` on average over a block)."""
+
+    def __init__(self, top_db: float = 80.0):
+        super().__init__()
+        self.top_db = float(top_db)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = torch.pow(10.0, x.float() / 20.0)
         c = u.flatten(1).median(dim=1).values.view(-1, *([1] * (u.dim() - 1)))
-        return (10.0 * torch.log10((u - c).square() + 1e-20)).to(x.dtype)
+        db = 10.0 * torch.log10((u - c).square() + 1e-30)
+        top = db.amax(dim=(-2, -1), keepdim=True).detach()
+        return torch.maximum(db - top, torch.full_like(db, -self.top_db)).to(x.dtype)
 
 
 class _BandNorm(nn.Module):

@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
         # beyond the paper's layer list (CPU profiles); the defaults are the paper's model
         "head": "flatten",                 # or "meanstd": each map's mean and std over time
         "input_norm": "none",              # or "band": batch norm of each frequency band
+        "input_norm_stft": None,           # None: as input_norm (both STFT forms)
         "input_pool": [1, 1],              # average pooling (freq, time) of the input
         "input_pool_stft": None,           # None: as input_pool
         "input_pool_kind": "avg",          # or "max" (an envelope), or "power" (the block's
@@ -214,9 +215,11 @@ def _validate(p: dict, source: str) -> None:
     if m["head"] not in ("flatten", "meanstd"):
         raise ProfileError(f"{source}: model2d.head must be 'flatten' (the paper's) or "
                            f"'meanstd'; got {m['head']!r}")
-    if m["input_norm"] not in ("none", "band"):
-        raise ProfileError(f"{source}: model2d.input_norm must be 'none' (the paper's) or "
-                           f"'band'; got {m['input_norm']!r}")
+    for key in ("input_norm", "input_norm_stft"):
+        if m[key] not in ("none", "band") and not (key == "input_norm_stft" and m[key] is None):
+            raise ProfileError(f"{source}: model2d.{key} must be 'none' (the paper's) or "
+                               f"'band'{', or null: as input_norm' if key != 'input_norm' else ''}"
+                               f"; got {m[key]!r}")
     if m["input_pool_kind"] not in ("avg", "max", "power"):
         raise ProfileError(f"{source}: model2d.input_pool_kind must be 'avg', 'max' or 'power'; "
                            f"got {m['input_pool_kind']!r}")

@@ -180,11 +180,15 @@ def test_spec2d_unshift_recovers_the_real_parts_power_from_the_authors_form():
     t = torch.arange(22050 * 2) / 22050
     y = (0.5 * torch.sin(2 * math.pi * 440 * t) + 0.05 * torch.randn(len(t), generator=g))[None]
     db, _, _ = stft_paper_db(y)
-    true = 10 * torch.log10(stft(y).real.square())
+    power = stft(y).real.square()
+    true = 10 * torch.log10(power / power.max())  # the magnitude form's convention
     est = _Unshift()(db)
-    loud = true > true.max() - 60  # the top 60 dB: where the estimate must hold
+    loud = true > -60  # the top 60 dB: where the estimate must hold
     assert loud.float().mean() > 0.1
     assert float((est - true)[loud].abs().quantile(0.99)) < 0.1
+    assert float(est.max()) == 0.0 and float(est.min()) >= -80.0
+    torch.testing.assert_close(est[~loud & (true < -85)], torch.full_like(
+        est[~loud & (true < -85)], -80.0))  # floored 80 dB below the top, as stft_db
     model = Spec2DCNN(tuple(db.shape[1:]), width=2, dense=4, input_pool=(4, 2),
                       input_pool_kind="power", unshift=True)
     assert isinstance(model.stem[0], _Unshift) and model.config()["unshift"] is True

@@ -8,7 +8,8 @@ def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
     paper = load_profile("paper")
     assert paper["model2d"] == {"width": 32, "width_stft": None, "dense_mel": 1024,
                                 "dense_stft": 512, "dropout_dense": 0.8, "bn_momentum": 0.01,
-                                "head": "flatten", "input_norm": "none", "input_pool": [1, 1],
+                                "head": "flatten", "input_norm": "none", "input_norm_stft": None,
+                                "input_pool": [1, 1],
                                 "input_pool_stft": None, "input_pool_kind": "avg",
                                 "unshift_stft_paper": False, "band_stats": False}
     t = paper["train2d"]
@@ -76,6 +77,7 @@ def test_a_relative_corpus_path_is_read_beside_the_profile_file(tmp_path, monkey
 @pytest.mark.parametrize("section, text, words", [
     ("model2d", "head: mean", ["model2d.head", "'flatten'", "'meanstd'"]),
     ("model2d", "input_norm: batch", ["model2d.input_norm", "'none'", "'band'"]),
+    ("model2d", "input_norm_stft: batch", ["model2d.input_norm_stft", "'band'", "or null"]),
     ("model2d", "input_pool: [2]", ["model2d.input_pool", "two positive integers"]),
     ("model2d", "input_pool: [0, 2]", ["model2d.input_pool", "two positive integers"]),
     ("model2d", "input_pool_stft: [4, 1.5]", ["model2d.input_pool_stft", "or null"]),
@@ -109,5 +111,15 @@ def test_recipe_keys_reach_the_models_and_the_training():
     assert model_config(p, "stft_paper")["input_pool"] == [4, 2]
     assert model_config(p, "mel")["head"] == "meanstd"
     assert model_config(p, "mel")["input_norm"] == "band"
+    assert model_config(p, "stft")["input_norm"] == "band"  # input_norm_stft null: as Mel
+    assert not any(model_config(p, r)["unshift"] for r in ("mel", "stft", "stft_paper"))
+    p2 = load_profile("paper", model2d={"input_norm": "band", "input_norm_stft": "none",
+                                        "unshift_stft_paper": True, "input_pool_kind": "power"})
+    assert [model_config(p2, r)["input_norm"] for r in ("mel", "stft", "stft_paper")] == \
+        ["band", "none", "none"]
+    # the unshift stem is the authors' form's only: the other inputs are not shifted
+    assert [model_config(p2, r)["unshift"] for r in ("mel", "stft", "stft_paper")] == \
+        [False, False, True]
+    assert model_config(p2, "stft")["input_pool_kind"] == "power"
     assert train_config(p, "wave").schedule == "onecycle"
     assert train_config(p, "mel").schedule == "constant"

@@ -114,8 +114,9 @@ def model_config(profile, kind: str) -> dict:
     arch = r.architecture
     width = m["width_stft"] if arch == "stft" and m["width_stft"] else m["width"]
     pool = m["input_pool_stft"] if arch == "stft" and m["input_pool_stft"] else m["input_pool"]
+    norm = m["input_norm_stft"] if arch == "stft" and m["input_norm_stft"] else m["input_norm"]
     return {"input_shape": list(r.feature_shape), "width": width, "dense": m[f"dense_{arch}"],
             "dropout_dense": m["dropout_dense"], "bn_momentum": m["bn_momentum"],
-            "head": m["head"], "input_norm": m["input_norm"], "input_pool": list(pool),
+            "head": m["head"], "input_norm": norm, "input_pool": list(pool),
             "input_pool_kind": m["input_pool_kind"], "band_stats": m["band_stats"],
             "unshift": bool(m["unshift_stft_paper"]) and kind == "stft_paper"}
