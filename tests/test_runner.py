@@ -55,9 +55,13 @@ def test_per_representation_page_titles_name_the_representation(tmp_path):
 
 
 def _timed_notebook(path, name, seconds):
-    """A notebook that records when it ran (start, end) in ``<name>.time`` of its folder."""
-    _notebook(path, f"import time, json\nt0 = time.time()\ntime.sleep({seconds})\n"
-                    f"open('{name}.time', 'w').write(json.dumps([t0, time.time()]))")
+    """A notebook that records when it ran (start, end) and the threads and malloc settings
+    its kernel got in ``<name>.time`` of its folder."""
+    _notebook(path, f"import os, time, json, torch\nt0 = time.time()\ntime.sleep({seconds})\n"
+                    f"env = {{k: os.environ.get(k) for k in ('OMP_NUM_THREADS', "
+                    f"'MALLOC_TRIM_THRESHOLD_', 'MALLOC_MMAP_THRESHOLD_')}}\n"
+                    f"open('{name}.time', 'w').write(json.dumps([t0, time.time(), env, "
+                    f"torch.get_num_threads()]))")
 
 
 def test_notebooks_run_side_by_side_each_after_what_it_reads(tmp_path):
@@ -77,6 +81,17 @@ def test_notebooks_run_side_by_side_each_after_what_it_reads(tmp_path):
     assert ran["c"][0] < ran["a"][1] and ran["a"][0] < ran["c"][1]      # a and c overlapped
     for n in "abc":
         assert (tmp_path / "book" / "generated" / f"{n}.ipynb").is_file()
+    # two kernels share the cores: each gets its share of threads, and the heap settings
+    import os
+
+    from specadv.runner import MALLOC_ENV
+
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    for n in "abc":
+        env, torch_threads = ran[n][2], ran[n][3]
+        assert env["OMP_NUM_THREADS"] == str(threads) and torch_threads == threads
+        for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
+            assert env[k] == os.environ.get(k, MALLOC_ENV[k])
 
 
 def test_side_by_side_a_failure_starts_nothing_that_waits_for_it(tmp_path):
