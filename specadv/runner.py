@@ -42,7 +42,9 @@ class NotebookStep:
         return f"{stem}_{rep}.ipynb" if rep else f"{stem}.ipynb"
 
 
-# Execution order (dependencies first); the book's order is _toc.yml's.
+# Execution order (dependencies first; side by side, the first ready step starts first, so
+# the long 10_aware goes before the reconstructions rather than last, alone); the book's
+# order is _toc.yml's.
 def _per_representation(notebook: str, after=()) -> list[NotebookStep]:
     return [NotebookStep(notebook, {"representation": r}, tuple(after)) for r in REPRESENTATIONS]
 
@@ -54,12 +56,39 @@ NOTEBOOKS: list[NotebookStep] = [
     NotebookStep("03_train1d.ipynb", after=("01_data",)),
     *_per_representation("04_attacks.ipynb", ["02_train2d"]),
     *_per_representation("05_reconstruction.ipynb", ["04_attacks", *_MODELS]),
+    NotebookStep("08_explorer.ipynb", after=_MODELS),
     NotebookStep("06_paper_page.ipynb", after=("05_reconstruction*",)),
     NotebookStep("07_transfer.ipynb", after=("05_reconstruction*",)),
-    NotebookStep("08_explorer.ipynb", after=_MODELS),
-    NotebookStep("09_beyond.ipynb", after=("04_attacks*", "03_train1d")),
-    NotebookStep("10_aware.ipynb", after=_MODELS),
+    NotebookStep("09_beyond.ipynb", after=("05_reconstruction*", "ahead-validation",
+                                           "ahead-inversion")),
+    NotebookStep("10_aware.ipynb", after=("05_reconstruction*", "09_beyond", "ahead-aware")),
 ]
+
+
+@dataclass(frozen=True)
+class AheadStep:
+    """Stages a later notebook reads, computed ahead in a plain process (no kernel) as soon
+    as what they need exists, when notebooks run side by side: the last chapters read
+    every reconstruction, but their own heavy stages do not, and would otherwise run last,
+    alone on one core. ``code`` uses ``run`` (the notebooks' :class:`~specadv.pipeline.Run`)."""
+
+    name: str
+    code: str
+    after: tuple[str, ...] = ()
+    params: dict = field(default_factory=dict)
+
+    notebook = property(lambda self: self.name)
+    output_name = property(lambda self: f"[{self.name}]")
+
+
+AHEAD: list[AheadStep] = [
+    AheadStep("ahead-validation", 'run.models("mel", validation="segment")', ("01_data",)),
+    AheadStep("ahead-aware", "[run.aware(r) for r in REPRESENTATIONS]", _MODELS),
+    AheadStep("ahead-inversion", "run.inversion_sweep()", ("04_attacks", "03_train1d")),
+]
+# their place in the order of the side-by-side run: after the 2D CNNs' and the attacks'
+_AHEAD_AT = {"ahead-validation": "03_train1d.ipynb", "ahead-aware": "04_attacks_stft_paper.ipynb",
+             "ahead-inversion": "04_attacks_stft_paper.ipynb"}
 
 JOBS_ENV = "SPECADV_JOBS"
 
@@ -177,7 +206,53 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
     with _environ(env), contextlib.chdir(out_dir):
         if jobs == 1:
             return [one(step) for step in steps or NOTEBOOKS]
-        return _run_side_by_side(list(steps or NOTEBOOKS), one, jobs)
+        order = list(steps or _with_ahead(NOTEBOOKS))
+
+        def one_or_ahead(step):
+            if isinstance(step, AheadStep):
+                t0 = time.perf_counter()
+                log(f"[specadv] computing ahead: {step.code}")
+                _run_ahead(step, params)
+                return step.output_name, time.perf_counter() - t0
+            return one(step)
+
+        return _run_side_by_side(order, one_or_ahead, jobs)
+
+
+def _with_ahead(steps: list[NotebookStep]) -> list:
+    """``steps`` with each :data:`AHEAD` step after the step :data:`_AHEAD_AT` names."""
+    out = []
+    for step in steps:
+        out.append(step)
+        out += [a for a in AHEAD if _AHEAD_AT[a.name] == step.output_name]
+    return out
+
+
+_AHEAD_CODE = """
+import ctypes, json, signal, sys
+try:  # die with the runner (Linux): a killed run leaves no process writing into its cache
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if __import__("os").getppid() != int(sys.argv[2]):
+    sys.exit("the runner is gone")
+from specadv.pipeline import Run
+from specadv.roundtrip import REPRESENTATIONS
+p = json.loads(sys.argv[1])
+run = Run(p.get("profile") or None, p.get("data") or None, p.get("device") or None,
+          progress=False)
+"""
+
+
+def _run_ahead(step: AheadStep, params: dict) -> None:
+    """Run ``step.code`` in a fresh Python process; a failure raises :class:`RunError` with
+    the end of its error output (the notebook that reads the stage would fail the same)."""
+    proc = subprocess.run([sys.executable, "-c", _AHEAD_CODE + step.code,
+                           json.dumps(params), str(os.getpid())],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RunError(f"{step.name} (stages computed ahead: {step.code}) failed:\n"
+                       f"{proc.stderr[-3000:]}")
 
 
 def _run_side_by_side(steps: list[NotebookStep], one, jobs: int) -> list[tuple[str, float]]:

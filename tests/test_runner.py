@@ -110,7 +110,7 @@ def test_side_by_side_a_failure_starts_nothing_that_waits_for_it(tmp_path):
 
 
 def test_the_books_notebooks_wait_for_the_stages_they_read():
-    from specadv.runner import NOTEBOOKS, _waits_for
+    from specadv.runner import NOTEBOOKS, _waits_for, _with_ahead
 
     by = {s.output_name: s for s in NOTEBOOKS}
     assert not by["01_data.ipynb"].after
@@ -124,12 +124,20 @@ def test_the_books_notebooks_wait_for_the_stages_they_read():
     assert not _waits_for(by["05_reconstruction_mel.ipynb"], by["04_attacks_stft.ipynb"])
     for name in ("05_reconstruction_mel.ipynb", "05_reconstruction_stft_paper.ipynb"):
         assert _waits_for(by["07_transfer.ipynb"], by[name])
-    # every step waits only for steps before it: the list order is a valid sequential order
-    names = [s.output_name for s in NOTEBOOKS]
-    for i, step in enumerate(NOTEBOOKS):
-        for other in NOTEBOOKS[i:]:
-            assert not _waits_for(step, other), (step.output_name, other.output_name)
-    assert len(set(names)) == len(names)
+    # every step waits only for steps before it: the list order is a valid sequential order,
+    # with the stages computed ahead too (side by side)
+    for order in (NOTEBOOKS, _with_ahead(NOTEBOOKS)):
+        names = [s.output_name for s in order]
+        for i, step in enumerate(order):
+            for other in order[i:]:
+                assert not _waits_for(step, other), (step.output_name, other.output_name)
+        assert len(set(names)) == len(names)
+    ahead = {s.output_name: s for s in _with_ahead(NOTEBOOKS)}
+    # the last chapters wait for their stages computed ahead, which wait only for models
+    assert _waits_for(by["10_aware.ipynb"], ahead["[ahead-aware]"])
+    assert _waits_for(by["09_beyond.ipynb"], ahead["[ahead-inversion]"])
+    assert not _waits_for(ahead["[ahead-aware]"], by["04_attacks_mel.ipynb"])
+    assert _waits_for(ahead["[ahead-aware]"], by["02_train2d_stft_paper.ipynb"])
 
 
 def test_jobs_come_from_the_environment_and_bad_values_are_named(monkeypatch):
@@ -141,3 +149,11 @@ def test_jobs_come_from_the_environment_and_bad_values_are_named(monkeypatch):
         monkeypatch.setenv(JOBS_ENV, bad)
         with pytest.raises(RunError, match=JOBS_ENV):
             default_jobs()
+
+
+def test_a_failing_stage_computed_ahead_is_named_with_its_error(tmp_path):
+    from specadv.runner import AheadStep, _run_ahead
+
+    step = AheadStep("ahead-probe", "raise ValueError('no such stage')")
+    with pytest.raises(RunError, match="(?s)ahead-probe .*ValueError: no such stage"):
+        _run_ahead(step, {"profile": "smoke"})
