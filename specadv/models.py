@@ -45,6 +45,7 @@ SPEC2D_HEADS = ("flatten", "meanstd")
 SPEC2D_INPUT_NORMS = ("none", "band")
 SPEC2D_POOL_KINDS = ("avg", "max", "power")
 _DB_TO_NEPER = math.log(10.0) / 10.0  # a power dB value times this is its natural log
+_DB20_TO_NEPER = math.log(10.0) / 20.0  # an amplitude dB value times this: its natural log
 
 
 class _PowerPool(nn.Module):
@@ -81,14 +82,15 @@ class _Unshift(nn.Module):
         self.top_db = float(top_db)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        u = torch.pow(10.0, x.float() / 20.0)
-        c = u.mean(dim=(-2, -1), keepdim=True)
-        quiet = ((u - c).abs() < 0.01 * c).to(u.dtype)
-        c = (u * quiet).sum(dim=(-2, -1), keepdim=True) / quiet.sum(
-            dim=(-2, -1), keepdim=True).clamp_min(1.0)
-        db = 10.0 * torch.log10((u - c).square() + 1e-30)
+        u = torch.exp(x.float() * _DB20_TO_NEPER)  # 10 ** (x / 20), one kernel
+        with torch.no_grad():  # which cells are quiet: a mask, no gradient of its own
+            c0 = u.mean(dim=(-2, -1), keepdim=True)
+            quiet = ((u - c0).abs_() < 0.01 * c0).to(u.dtype)
+            count = quiet.sum(dim=(-2, -1), keepdim=True).clamp_min_(1.0)
+        c = (u * quiet).sum(dim=(-2, -1), keepdim=True) / count  # the gradient flows here
+        db = torch.log(torch.abs(u - c) + 1e-15) / _DB20_TO_NEPER  # 20 log10 |Re D|
         top = db.amax(dim=(-2, -1), keepdim=True).detach()
-        return torch.maximum(db - top, torch.full_like(db, -self.top_db)).to(x.dtype)
+        return (db - top).clamp_min(-self.top_db).to(x.dtype)
 
 
 class _BandNorm(nn.Module):
