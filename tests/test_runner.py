@@ -157,3 +157,22 @@ def test_a_failing_stage_computed_ahead_is_named_with_its_error(tmp_path):
     step = AheadStep("ahead-probe", "raise ValueError('no such stage')")
     with pytest.raises(RunError, match="(?s)ahead-probe .*ValueError: no such stage"):
         _run_ahead(step, {"profile": "smoke"})
+
+
+def test_a_step_everything_waits_for_runs_alone_on_every_core(tmp_path, monkeypatch):
+    import json
+    import os
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    nbs = tmp_path / "notebooks"
+    for n in "gxy":
+        _timed_notebook(nbs / f"{n}.ipynb", n, 1)
+    steps = [NotebookStep("g.ipynb"), NotebookStep("x.ipynb", after=("g",)),
+             NotebookStep("y.ipynb", after=("x", "g"))]
+    execute_notebooks({}, steps, root=tmp_path, log=lambda *_: None, jobs=2)
+    ran = {n: json.loads((tmp_path / "book" / "generated" / f"{n}.time").read_text())
+           for n in "gxy"}
+    assert ran["g"][2]["OMP_NUM_THREADS"] is None  # no share: it had the machine to itself
+    threads = str(max(1, (os.cpu_count() or 1) // 2))
+    assert ran["x"][2]["OMP_NUM_THREADS"] == ran["y"][2]["OMP_NUM_THREADS"] == threads
+    assert ran["x"][0] >= ran["g"][1] and ran["y"][0] >= ran["x"][1]
