@@ -179,7 +179,7 @@ def run_benchmark(profile: str, device: str | None, runs_dir: Path, data: str | 
                   stop_after: str = "beyond") -> dict:
     import torch
 
-    from specadv.pipeline import Run, SegmentAudio
+    from specadv.pipeline import Run
     from specadv.roundtrip import REPRESENTATIONS
 
     reps = tuple(REPRESENTATIONS)  # every representation of the registry
