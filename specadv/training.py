@@ -78,9 +78,10 @@ class TrainConfig:
         Threads that read the next batches while the model trains on this one
         (0: read in the training thread). Threads, not processes: a memmap is shared.
     cpu_threads : int or None
-        torch threads on CPU; None: torch's own count (``torch.get_num_threads()``: the
-        physical cores, or ``OMP_NUM_THREADS`` where set, as when notebooks run side by
-        side, :func:`specadv.runner.execute_notebooks`).
+        torch threads on CPU; None: :data:`CPU_TRAIN_THREADS` (1), whatever the machine's
+        cores or how many notebooks run side by side: the weights of a fixed seed depend
+        on the thread count (oneDNN splits the gradient sums by threads; 1 and 2 threads
+        give different weights, measured), so a fixed count keeps them the same everywhere.
     deterministic : bool or None
         ``torch.use_deterministic_algorithms`` during training. None: on for CPU
         (where it costs nothing), off for CUDA (cuDNN autotuning instead).
@@ -358,6 +359,12 @@ def _uses_conv2d(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
 
 
+CPU_TRAIN_THREADS = 1
+"""torch threads of a CPU training unless ``TrainConfig.cpu_threads`` says otherwise: one, so
+that a seed gives the same weights on any machine, in ``make book`` (two notebooks side by
+side, one thread each), in a notebook re-run by hand and in the benchmarks."""
+
+
 @contextmanager
 def _execution(device: torch.device, config: TrainConfig):
     """Threads and determinism for the run; global torch flags are restored afterwards."""
@@ -368,7 +375,7 @@ def _execution(device: torch.device, config: TrainConfig):
     prev_bench = torch.backends.cudnn.benchmark
     try:
         if device.type == "cpu":
-            torch.set_num_threads(config.cpu_threads or prev_threads)
+            torch.set_num_threads(config.cpu_threads or CPU_TRAIN_THREADS)
         torch.use_deterministic_algorithms(deterministic, warn_only=True)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = not deterministic
@@ -433,7 +440,7 @@ def train(model: nn.Module, x, y, train_idx, val_idx=None, config: TrainConfig |
     -----
     On CPU a fixed ``config.seed`` (and a model built with a fixed seed) gives the
     same weights run to run. ``torch.set_num_threads`` is set to ``config.cpu_threads``
-    (default: torch's count) during the run and restored afterwards.
+    (default: 1, :data:`CPU_TRAIN_THREADS`) during the run and restored afterwards.
     """
     config = config or TrainConfig()
     device = select_device(config.device)

@@ -367,3 +367,26 @@ def test_the_one_cycle_schedule_warms_up_peaks_at_lr_and_anneals():
     assert _scheduler(opt, _config(epochs=4), 5) is None  # "constant": no scheduler
     with pytest.raises(ValueError, match="schedule"):
         _config(schedule="cosine")
+
+
+def test_cpu_training_uses_one_thread_whatever_torch_is_set_to():
+    from specadv.training import CPU_TRAIN_THREADS
+
+    x, y = _toy_spectrograms()
+    seen = []
+
+    class Probe(torch.nn.Module):  # records the thread count the training runs under
+        def forward(self, z):
+            seen.append(torch.get_num_threads())
+            return z
+
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        model = torch.nn.Sequential(Probe(), build_model("spec2d", seed=0, **SPEC))
+        train(model, x, y, np.arange(64), np.arange(64, 96),
+              _config(epochs=1, cpu_threads=None), progress=False)
+        assert CPU_TRAIN_THREADS == 1 and set(seen) == {1}
+        assert torch.get_num_threads() == 2  # restored afterwards
+    finally:
+        torch.set_num_threads(prev)
