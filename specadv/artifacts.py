@@ -218,9 +218,11 @@ class Store:
         self.root = Path(root).resolve()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            # a probe of its own: two processes opening one run folder at once (notebooks
+            # side by side) must not remove each other's
+            fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=self.root)
+            os.close(fd)
+            os.unlink(probe)
         except OSError as exc:
             raise ArtifactError(f"{self.root}: the run folder cannot be written "
                                 f"({exc.strerror}); set SPECADV_RUNS to a writable folder (or "

@@ -114,3 +114,19 @@ def test_an_entry_lock_is_released_when_its_holder_dies(tmp_path):
     finally:
         if holder.poll() is None:
             holder.kill()
+
+
+def test_many_processes_may_open_one_run_folder_at_once(tmp_path):
+    # each Store probes that its folder can be written; with one shared probe name, one
+    # opener removed the file another was about to remove, and that one's run failed
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = tmp_path / "runs" / "demo"
+
+    def open_many(_):
+        for _ in range(200):
+            artifacts.Store(root)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(open_many, range(8)))  # raises the ArtifactError, if any
+    assert not [p for p in root.iterdir() if p.name.startswith(".write-test")]
