@@ -78,6 +78,15 @@ _MS = dict(width=16, dense=64, head="meanstd", input_norm="band", dropout_dense=
            bn_momentum=0.1)
 _ADAM = dict(optimizer="adam", lr=1e-3, batch_size=16)
 
+def _pow(name, inp, note, pool, epochs=20, **model) -> Setting:
+    """A setting of the power-pooling search: width 8 (unless ``model`` says), meanstd head,
+    Adam one-cycle 3e-3 (``epochs``), ``model`` overriding the rest."""
+    return Setting(name, inp, note,
+                   model={**_MS, "width": 8, "input_pool": pool, "input_pool_kind": "power",
+                          **model},
+                   train=dict(_ADAM, lr=3e-3, epochs=epochs, schedule="onecycle"))
+
+
 SETTINGS: list[Setting] = [
     # -- the demo profile before the search
     Setting("mel-demo-before", "mel", "demo before: width 8, flatten, Adam 1e-4, 10 ep"),
@@ -152,41 +161,23 @@ SETTINGS: list[Setting] = [
             train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
     # -- pooling in the power domain (every cell of a block gets its share of the gradient),
     #    the authors' form unshifted first, the STFT forms without the band norm
-    Setting("mel-w8-p12pow-1cyc20", "mel", "as mel-w8-p12-1cyc20, power pooling 1x2",
-            model=dict(_MS, width=8, input_pool=[1, 2], input_pool_kind="power"),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
-    Setting("mel-w8-p12pow-flat-1cyc20", "mel", "as mel-w8-p12pow-1cyc20, flatten head",
-            model=dict(_MS, width=8, input_pool=[1, 2], input_pool_kind="power",
-                       head="flatten"),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
-    Setting("stft-w8-p42pow-1cyc20", "stft", "as stft-w8-p42-1cyc20, power pooling 4x2",
-            model=dict(_MS, width=8, input_pool=[4, 2], input_pool_kind="power"),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
-    Setting("stft-w8-p42pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-1cyc20, no band norm",
-            model=dict(_MS, width=8, input_pool=[4, 2], input_pool_kind="power",
-                       input_norm="none"),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
-    Setting("stft-w8-p42pow-nonorm-1cyc30", "stft", "as stft-w8-p42pow-nonorm-1cyc20, 30 epochs",
-            model=dict(_MS, width=8, input_pool=[4, 2], input_pool_kind="power",
-                       input_norm="none"),
-            train=dict(_ADAM, lr=3e-3, epochs=30, schedule="onecycle")),
-    Setting("stft-w12-p42pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-nonorm-1cyc20, width 12",
-            model=dict(_MS, width=12, input_pool=[4, 2], input_pool_kind="power",
-                       input_norm="none"),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
-    Setting("stft-w8-p22pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-nonorm-1cyc20, 2x2",
-            model=dict(_MS, width=8, input_pool=[2, 2], input_pool_kind="power",
-                       input_norm="none"),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
-    Setting("stft_paper-w8-unshift-p42pow-1cyc20", "stft_paper", "unshift stem (the dB power "
-            "of the real part), power pooling 4x2", model=dict(
-                _MS, width=8, input_pool=[4, 2], input_pool_kind="power", unshift=True),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
-    Setting("stft_paper-w8-unshift-p42pow-nonorm-1cyc20", "stft_paper",
-            "as stft_paper-w8-unshift-p42pow-1cyc20, no band norm", model=dict(
-                _MS, width=8, input_pool=[4, 2], input_pool_kind="power", unshift=True,
-                input_norm="none"),
-            train=dict(_ADAM, lr=3e-3, epochs=20, schedule="onecycle")),
+    _pow("mel-w8-p12pow-1cyc20", "mel", "as mel-w8-p12-1cyc20, power pooling 1x2", [1, 2]),
+    _pow("mel-w8-p12pow-flat-1cyc20", "mel", "as mel-w8-p12pow-1cyc20, flatten head", [1, 2],
+         head="flatten"),
+    _pow("stft-w8-p42pow-1cyc20", "stft", "as stft-w8-p42-1cyc20, power pooling 4x2", [4, 2]),
+    _pow("stft-w8-p42pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-1cyc20, no band norm",
+         [4, 2], input_norm="none"),
+    _pow("stft-w8-p42pow-nonorm-1cyc30", "stft", "as stft-w8-p42pow-nonorm-1cyc20, 30 epochs",
+         [4, 2], epochs=30, input_norm="none"),
+    _pow("stft-w12-p42pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-nonorm-1cyc20, width 12",
+         [4, 2], width=12, input_norm="none"),
+    _pow("stft-w8-p22pow-nonorm-1cyc20", "stft", "as stft-w8-p42pow-nonorm-1cyc20, 2x2",
+         [2, 2], input_norm="none"),
+    _pow("stft_paper-w8-unshift-p42pow-1cyc20", "stft_paper", "unshift stem (the dB power of "
+         "the real part), power pooling 4x2", [4, 2], unshift=True),
+    _pow("stft_paper-w8-unshift-p42pow-nonorm-1cyc20", "stft_paper",
+         "as stft_paper-w8-unshift-p42pow-1cyc20, no band norm", [4, 2], unshift=True,
+         input_norm="none"),
     # -- the 1D CNN
     Setting("wave-w8-ms-s4-1cyc20", "wave", "w8, mean/std pooling, first stride 4, dropout 0.1, "
             "onecycle 5e-3, 20 ep", model=dict(pooling="meanstd", dropout=0.1, first_stride=4),

@@ -42,9 +42,8 @@ class NotebookStep:
         return f"{stem}_{rep}.ipynb" if rep else f"{stem}.ipynb"
 
 
-# Execution order (dependencies first; side by side, the first ready step starts first, so
-# the long 10_aware goes before the reconstructions rather than last, alone); the book's
-# order is _toc.yml's.
+# Execution order (dependencies first; side by side, the first ready step starts first);
+# the book's order is _toc.yml's.
 def _per_representation(notebook: str, after=()) -> list[NotebookStep]:
     return [NotebookStep(notebook, {"representation": r}, tuple(after)) for r in REPRESENTATIONS]
 
@@ -75,20 +74,21 @@ class AheadStep:
     name: str
     code: str
     after: tuple[str, ...] = ()
-    params: dict = field(default_factory=dict)
+    at: str = ""  # its place in the side-by-side order: after this notebook's output
 
     notebook = property(lambda self: self.name)
     output_name = property(lambda self: f"[{self.name}]")
+    params = property(lambda self: {})  # no representation: as a notebook step without one
 
 
 AHEAD: list[AheadStep] = [
-    AheadStep("ahead-validation", 'run.models("mel", validation="segment")', ("01_data",)),
-    AheadStep("ahead-aware", "[run.aware(r) for r in REPRESENTATIONS]", _MODELS),
-    AheadStep("ahead-inversion", "run.inversion_sweep()", ("04_attacks", "03_train1d")),
+    AheadStep("ahead-validation", 'run.models("mel", validation="segment")', ("01_data",),
+              at="03_train1d.ipynb"),
+    AheadStep("ahead-aware", "[run.aware(r) for r in REPRESENTATIONS]", _MODELS,
+              at="04_attacks_stft_paper.ipynb"),
+    AheadStep("ahead-inversion", "run.inversion_sweep()", ("04_attacks", "03_train1d"),
+              at="04_attacks_stft_paper.ipynb"),
 ]
-# their place in the order of the side-by-side run: after the 2D CNNs' and the attacks'
-_AHEAD_AT = {"ahead-validation": "03_train1d.ipynb", "ahead-aware": "04_attacks_stft_paper.ipynb",
-             "ahead-inversion": "04_attacks_stft_paper.ipynb"}
 
 JOBS_ENV = "SPECADV_JOBS"
 
@@ -237,11 +237,11 @@ def _is_gate(order: list) -> bool:
 
 
 def _with_ahead(steps: list[NotebookStep]) -> list:
-    """``steps`` with each :data:`AHEAD` step after the step :data:`_AHEAD_AT` names."""
+    """``steps`` with each :data:`AHEAD` step after the step its ``at`` names."""
     out = []
     for step in steps:
         out.append(step)
-        out += [a for a in AHEAD if _AHEAD_AT[a.name] == step.output_name]
+        out += [a for a in AHEAD if a.at == step.output_name]
     return out
 
 
