@@ -7,7 +7,7 @@ clips held out of the training folds, the best validation epoch kept, the model'
 ``train seed + fold``), and prints one row per setting: its accuracy per test fold
 (segment level), the mean, the training seconds over the folds (wall and CPU) and,
 with ``--bim``, the accuracy under BIM at the paper's budget (eps 0.3 dB, step 0.1,
-10 iterations). The linear baseline of each spectrogram
+10 iterations), the baselines' too. The linear baseline of each spectrogram
 (:func:`specadv.baseline.linear_baseline_folds`: per-band mean and std over time,
 StandardScaler, logistic regression C=0.1) is the first rows: a CNN that does not beat
 it has learned no more than each band's level and spread.
@@ -39,6 +39,9 @@ from specadv import baseline, training  # noqa: E402
 from specadv.models import build_model  # noqa: E402
 
 INPUTS = ("mel", "stft", "stft_paper", "wave")
+# the paper's BIM (predicted labels, no clip), on the CNNs and on the linear baseline alike
+PAPER_BIM = {"labels": "predicted", "clip": False, "bim_eps": 0.3, "bim_step": 0.1,
+             "bim_iters": 10}
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,10 @@ SETTINGS: list[Setting] = [
     _pow("stft_paper-w8-unshift-p42pow-nonorm-1cyc20", "stft_paper",
          "as stft_paper-w8-unshift-p42pow-1cyc20, no band norm", [4, 2], unshift=True,
          input_norm="none"),
+    # -- between the meanstd head and the flatten: each map's mean and std over K stretches
+    #    of time (the demo's Mel recipe otherwise): how accuracy trades against BIM
+    *[_pow(f"mel-w8-p12pow-ch{k}-1cyc20", "mel", f"the demo's Mel recipe, mean/std over {k} "
+           f"stretches of time", [1, 2], head_chunks=k) for k in (4, 8, 16)],
     # -- the 1D CNN
     Setting("wave-w8-ms-s4-1cyc20", "wave", "w8, mean/std pooling, first stride 4, dropout 0.1, "
             "onecycle 5e-3, 20 ep", model=dict(pooling="meanstd", dropout=0.1, first_stride=4),
@@ -317,14 +324,15 @@ def train_setting(data: Inputs, s: Setting, folds, bim: bool = False, progress=F
         if bim and kind == "spec2d":
             xt = torch.from_numpy(np.asarray(x[test_idx], dtype=np.float32))
             model.eval()
-            adv = attacks.bim(model, xt, eps=0.3, step=0.1, iters=10, batch_size=64)
+            adv = attacks.attack(model, xt, "bim", attacks.attack_params(PAPER_BIM, "bim"),
+                                 batch_size=64).x_adv
             with torch.no_grad():
                 pred = torch.cat([model(adv[i:i + 64]).argmax(1) for i in range(0, len(adv), 64)])
             row.bim.append(float(np.mean(pred.numpy() == ds.labels[test_idx])))
     return row
 
 
-def baseline_rows(data: Inputs, inputs, folds) -> list[Row]:
+def baseline_rows(data: Inputs, inputs, folds, bim: bool = False) -> list[Row]:
     rows = []
     splits = [data.ds.split(k) for k in folds]
     for inp in inputs:
@@ -332,8 +340,12 @@ def baseline_rows(data: Inputs, inputs, folds) -> list[Row]:
             continue
         t0, c0 = time.perf_counter(), time.process_time()
         acc = baseline.linear_baseline_folds(data(inp), data.ds.labels, splits)
-        rows.append(Row(f"{inp}-linear-baseline", "per-band mean+std, logistic C=0.1",
-                        acc.tolist(), time.perf_counter() - t0, time.process_time() - c0))
+        row = Row(f"{inp}-linear-baseline", "per-band mean+std, logistic C=0.1",
+                  acc.tolist(), time.perf_counter() - t0, time.process_time() - c0)
+        if bim:  # the same BIM as the CNNs' (seconds: the fit only)
+            row.bim = baseline.linear_baseline_attacked(
+                data(inp), data.ds.labels, splits, PAPER_BIM, names=("bim",))["bim"].tolist()
+        rows.append(row)
     return rows
 
 
@@ -384,7 +396,7 @@ def main(argv=None) -> int:
     data = Inputs(args.profile, args.runs_dir, progress=False, corpus=args.corpus)
     folds = args.folds if args.folds else list(range(data.ds.n_folds))
     rows = [] if args.no_baseline else baseline_rows(
-        data, sorted({s.input for s in chosen}, key=INPUTS.index), folds)
+        data, sorted({s.input for s in chosen}, key=INPUTS.index), folds, bim=args.bim)
     if rows:
         print(format_table(rows, folds), flush=True)
     for s in tqdm(chosen, desc="settings", unit="setting"):

@@ -11,17 +11,27 @@ random state involved) and takes seconds on a CPU.
 - :func:`linear_baseline_predict`: fit on ``train_idx``, predicted labels of ``test_idx``;
 - :func:`linear_baseline_accuracy`: their segment-level accuracy;
 - :func:`linear_baseline_folds`: one accuracy per ``(train_idx, test_idx)`` rotation;
-- :func:`dataset_baselines`: the same on a run's dataset, in % (``Run.baselines``).
+- :class:`BandStatsLogistic`: a fitted baseline as a torch model of the dB input, so that
+  the 2D CNN's attacks (:func:`specadv.attacks.attack`) run on it unchanged;
+- :func:`linear_baseline_attacked`: its accuracy on each rotation under those attacks, at
+  the profile's budget: whether an attack moves the CNN more than a model of each band's
+  level and spread;
+- :func:`dataset_baselines`: both on a run's dataset, in % (``Run.baselines``).
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 __all__ = ["band_statistics", "linear_baseline_predict", "linear_baseline_accuracy",
-           "linear_baseline_folds", "dataset_baselines", "BASELINE_C"]
+           "linear_baseline_folds", "linear_baseline_attacked", "BandStatsLogistic",
+           "dataset_baselines", "BASELINE_C", "BASELINE_ATTACKS"]
 
 BASELINE_C = 0.1
 """Inverse regularisation strength of the logistic regression."""
+
+BASELINE_ATTACKS = ("fgsm", "bim")
+"""The gradient attacks the baseline is put under (the paper's two), where a profile runs them."""
 
 _CHUNK = 256  # segments converted to float32 at a time: a float16 memmap stays on disk
 
@@ -98,7 +108,7 @@ def _check_c(C) -> None:
         raise ValueError(f"C must be positive (the inverse regularisation strength); got {C}")
 
 
-def _fit_predict(stats, labels, train_idx, test_idx, C) -> np.ndarray:
+def _fit(stats, labels, train_idx, C):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -109,8 +119,65 @@ def _fit_predict(stats, labels, train_idx, test_idx, C) -> np.ndarray:
     # one BLAS thread: a (segments x 2 F) problem gains nothing from more, and two threads
     # beside a busy core (another notebook, a training) made the fit 4x slower (measured)
     with threadpool_limits(1):
-        model.fit(stats[train_idx], labels[train_idx])
+        return model.fit(stats[train_idx], labels[train_idx])
+
+
+def _fit_predict(stats, labels, train_idx, test_idx, C) -> np.ndarray:
+    from threadpoolctl import threadpool_limits
+
+    model = _fit(stats, labels, train_idx, C)
+    with threadpool_limits(1):
         return model.predict(stats[test_idx])
+
+
+class _MeanVar(torch.autograd.Function):
+    """Mean and population variance over the last axis, with a two-pass backward
+    (``g_mean / T + 2 g_var (x - mean) / T``): torch's own backward of ``var_mean`` took
+    four fifths of a BIM on the baseline of the STFT form (measured, CPU)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        var, mean = torch.var_mean(x, dim=-1, correction=0)
+        ctx.save_for_backward(x, mean)
+        return mean, var
+
+    @staticmethod
+    def backward(ctx, g_mean, g_var):
+        x, mean = ctx.saved_tensors
+        n = x.shape[-1]
+        return torch.addcmul((g_mean / n).unsqueeze(-1), x - mean.unsqueeze(-1),
+                             (2.0 * g_var / n).unsqueeze(-1))
+
+
+class BandStatsLogistic(torch.nn.Module):
+    """A fitted baseline as a differentiable model of the dB spectrogram: each band's mean
+    and population std over time, the fitted ``StandardScaler``, the fitted logistic
+    regression's logits. Input ``(batch, F, T)`` or ``(batch, 1, F, T)``; logits in the
+    input's dtype. Its predictions are the scikit-learn
+    pipeline's (a test checks), so the 2D CNN's attacks run on it unchanged."""
+
+    def __init__(self, mean, scale, coef, intercept):
+        super().__init__()
+        for name, value in (("mean", mean), ("scale", scale), ("coef", coef),
+                            ("intercept", intercept)):
+            self.register_buffer(name, torch.as_tensor(np.asarray(value), dtype=torch.float64))
+
+    @classmethod
+    def from_pipeline(cls, pipeline) -> "BandStatsLogistic":
+        """From a fitted ``make_pipeline(StandardScaler(), LogisticRegression())``."""
+        scaler, logistic = pipeline[0], pipeline[-1]
+        coef, intercept = logistic.coef_, logistic.intercept_
+        if len(coef) == 1:  # two classes: one decision function, class 1 where it is > 0
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.r_[0.0, intercept]
+        return cls(scaler.mean_, scaler.scale_, coef, intercept)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # the statistics in the input's precision (a float64 copy of every STFT cell made
+        # BIM 2x slower), the rest in float64
+        mean, var = _MeanVar.apply(x[:, 0] if x.dim() == 4 else x)
+        # the epsilon keeps the gradient finite where a band is constant over time
+        stats = torch.cat((mean, torch.sqrt(var + 1e-12)), dim=1).double()
+        return (((stats - self.mean) / self.scale) @ self.coef.T + self.intercept).to(x.dtype)
 
 
 def linear_baseline_predict(features_db, labels, train_idx, test_idx,
@@ -178,11 +245,60 @@ def linear_baseline_folds(features_db, labels, splits, C: float = BASELINE_C) ->
                        for y, tr, te in splits], dtype=np.float64)
 
 
-def dataset_baselines(ds, rep: str, C: float = BASELINE_C) -> list[float]:
+def linear_baseline_attacked(features_db, labels, splits, attacks_profile: dict,
+                             names=BASELINE_ATTACKS, C: float = BASELINE_C,
+                             batch_size: int = 64) -> dict:
+    """The baseline's accuracy on each rotation under each attack of ``names``.
+
+    Each rotation's baseline (fitted as :func:`linear_baseline_folds` fits it) becomes a
+    :class:`BandStatsLogistic`, attacked on the test segments by
+    :func:`specadv.attacks.attack` with the settings of ``attacks_profile`` (a profile's
+    ``attacks`` section: the budget, the steps, the labels, the clip), exactly as the 2D
+    CNN is; on CPU, float32 input.
+
+    Returns
+    -------
+    dict: attack name -> float array (n_rotations,) of segment-level accuracies.
+    """
+    from specadv import attacks as atk
+
+    unknown = set(names) - set(atk.ATTACKS)
+    if unknown:
+        raise ValueError(f"unknown attacks {sorted(unknown)}; choose from {atk.ATTACKS}")
+    splits = [_check(features_db, labels, tr, te) for tr, te in splits]
+    if not splits:
+        raise ValueError("splits is empty: give at least one (train_idx, test_idx) pair")
+    _check_c(C)
+    stats = band_statistics(features_db)
+    labels_from = "true" if attacks_profile.get("labels") == "true" else "predicted"
+    out = {name: [] for name in names}
+    for y, tr, te in splits:
+        model = BandStatsLogistic.from_pipeline(_fit(stats, y, tr, C)).eval()
+        x = torch.from_numpy(np.asarray(features_db[te], dtype=np.float32))
+        for name in names:
+            x_adv = atk.attack(model, x, name, atk.attack_params(attacks_profile, name),
+                               labels=labels_from, y_true=y[te], batch_size=batch_size).x_adv
+            with torch.no_grad():
+                pred = torch.cat([model(x_adv[lo: lo + batch_size]).argmax(1)
+                                  for lo in range(0, len(x_adv), batch_size)])
+            out[name].append(float(np.mean(pred.numpy() == y[te])))
+    return {name: np.asarray(v, dtype=np.float64) for name, v in out.items()}
+
+
+def dataset_baselines(ds, rep: str, attacks_profile: dict | None = None,
+                      C: float = BASELINE_C) -> dict:
     """The baseline's segment accuracy (%) on each fold of a
     :class:`~specadv.stages.dataset.Dataset`, on representation ``rep``'s stored features:
     trained on every training segment of the fold (the CNN's training and validation
-    clips), tested on its test segments."""
-    acc = linear_baseline_folds(ds.features(rep), ds.labels,
-                                [ds.split(k) for k in range(ds.n_folds)], C)
-    return [float(100 * a) for a in acc]
+    clips), tested on its test segments; and, given a profile's ``attacks`` section, under
+    each of its attacks in :data:`BASELINE_ATTACKS`.
+
+    Returns ``{"accuracy": [% per fold], "attacked": {attack: [% per fold]}}``."""
+    splits = [ds.split(k) for k in range(ds.n_folds)]
+    features = ds.features(rep)
+    acc = linear_baseline_folds(features, ds.labels, splits, C)
+    names = [a for a in BASELINE_ATTACKS if a in (attacks_profile or {}).get("names", ())]
+    attacked = linear_baseline_attacked(features, ds.labels, splits, attacks_profile, names,
+                                        C) if names else {}
+    return {"accuracy": [float(100 * a) for a in acc],
+            "attacked": {k: [float(100 * a) for a in v] for k, v in attacked.items()}}

@@ -105,11 +105,23 @@ class _BandNorm(nn.Module):
 
 
 class _TimeMeanStd(nn.Module):
-    """``(batch, ..., t)`` -> ``(batch, ... * 2)``: each map's mean and std over time (the
-    last axis), flattened as (..., [mean, std])."""
+    """``(batch, ..., t)`` -> ``(batch, ... * chunks * 2)``: each map's mean and std over
+    time (the last axis), or over each of ``chunks`` consecutive stretches of it (as equal
+    as ``torch.tensor_split`` makes them), flattened as (..., chunk, [mean, std])."""
+
+    def __init__(self, chunks: int = 1):
+        super().__init__()
+        self.chunks = int(chunks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        var, mean = torch.var_mean(x.float(), dim=-1, correction=0)
+        x32 = x.float()
+        if self.chunks == 1:
+            var, mean = torch.var_mean(x32, dim=-1, correction=0)
+        else:
+            parts = [torch.var_mean(p, dim=-1, correction=0)
+                     for p in torch.tensor_split(x32, self.chunks, dim=-1)]
+            var = torch.stack([v for v, _ in parts], dim=-1)
+            mean = torch.stack([m for _, m in parts], dim=-1)
         # the epsilon keeps the gradient finite where a map is constant over time
         std = torch.sqrt(var + 1e-6)
         return torch.stack((mean, std), dim=-1).flatten(1).to(x.dtype)
@@ -193,7 +205,7 @@ class Spec2DCNN(nn.Module):
                  leaky_slope: float = 0.2, bn_momentum: float = KERAS_BN_MOMENTUM,
                  bn_eps: float = KERAS_BN_EPS, init: str = "keras", head: str = "flatten",
                  input_norm: str = "none", input_pool=(1, 1), input_pool_kind: str = "avg",
-                 band_stats: bool = False, unshift: bool = False):
+                 band_stats: bool = False, unshift: bool = False, head_chunks: int = 1):
         super().__init__()
         n_freq, n_time = (int(v) for v in input_shape)
         if init not in ("keras", "torch"):
@@ -207,6 +219,8 @@ class Spec2DCNN(nn.Module):
         if input_pool_kind not in SPEC2D_POOL_KINDS:
             raise ValueError(f"input_pool_kind must be one of {SPEC2D_POOL_KINDS}, not "
                              f"{input_pool_kind!r}")
+        if int(head_chunks) != head_chunks or head_chunks < 1:
+            raise ValueError(f"head_chunks must be a positive integer, not {head_chunks!r}")
         pool = tuple(int(v) for v in input_pool)
         if len(pool) != 2 or min(pool) < 1 or tuple(input_pool) != pool:
             raise ValueError(f"input_pool must be two positive integers (frequency, time), "
@@ -217,7 +231,8 @@ class Spec2DCNN(nn.Module):
                             leaky_slope=float(leaky_slope), bn_momentum=float(bn_momentum),
                             bn_eps=float(bn_eps), init=init, head=head, input_norm=input_norm,
                             input_pool=list(pool), input_pool_kind=input_pool_kind,
-                            band_stats=bool(band_stats), unshift=bool(unshift))
+                            band_stats=bool(band_stats), unshift=bool(unshift),
+                            head_chunks=int(head_chunks))
         w = int(width)
         stem: list[nn.Module] = [_Unshift()] if unshift else []
         if input_pool_kind == "power":
@@ -249,13 +264,15 @@ class Spec2DCNN(nn.Module):
             raise ValueError(f"input_shape {input_shape} is too small for Spec2DCNN "
                              f"(needs at least 20 x 20)")
         self.feature_shape = (2 * w, f, t)
-        self.flatten_features = 2 * w * f * (2 if head == "meanstd" else t)
+        if head == "meanstd" and head_chunks > t:
+            raise ValueError(f"head_chunks {head_chunks} exceeds the last map's {t} frames")
+        self.flatten_features = 2 * w * f * (2 * int(head_chunks) if head == "meanstd" else t)
         # the stem's output bands, each one's mean and std over time beside the maps' features
         self.band_stats = _TimeMeanStd() if band_stats else None
         if band_stats:
             self.flatten_features += 2 * (n_freq // pool[0])
         self.classifier = nn.Sequential(
-            _TimeMeanStd() if head == "meanstd" else nn.Flatten(),
+            _TimeMeanStd(head_chunks) if head == "meanstd" else nn.Flatten(),
             nn.Linear(self.flatten_features, dense), nn.ReLU(), nn.Dropout(dropout_dense),
             nn.Linear(dense, n_classes),
         )

@@ -1,12 +1,11 @@
 """The experiment as cached stages: what the notebooks call.
 
-A :class:`Run` ties a profile to a run folder (``runs/<profile>/``) and memoises the
-stage functions of :mod:`specadv.stages` in the artifact store: corpus -> dataset
-(segments, folds, features) -> 2D CNNs per representation and fold (and the linear
-baseline) -> 1D CNN per fold -> attacks -> reconstruction and transfer -> beyond the paper.
-
-Each stage's cache key (:meth:`Run.key`, :mod:`specadv.stages.keys`) holds its settings and the
-keys of the stages it read: a changed setting recomputes what depends on it and nothing else.
+A :class:`Run` ties a profile to a run folder (``runs/<profile>/``) and memoises the stage
+functions of :mod:`specadv.stages` in the artifact store: corpus -> dataset (segments, folds,
+features) -> 2D CNNs per representation and fold (and the linear baseline) -> 1D CNN per
+fold -> attacks -> reconstruction and transfer -> beyond the paper. Each stage's cache key
+(:meth:`Run.key`, :mod:`specadv.stages.keys`) holds its settings and the keys of the stages
+it read: a changed setting recomputes what depends on it and nothing else.
 """
 from __future__ import annotations
 
@@ -130,12 +129,13 @@ class Run:
 
         return self._per_fold(f"models by {validation}", kind, fold_model)
 
-    def baselines(self, rep: str) -> list[float]:
-        """The linear baseline's test accuracy (%) per fold of ``rep`` (:mod:`specadv.baseline`)."""
-        return self._memoised(("baseline", rep), lambda: self._stage(
+    def baselines(self, rep: str, under: str | None = None) -> list[float]:
+        """The linear baseline's test accuracy (%) per fold of ``rep``, or under attack ``under`` (:mod:`specadv.baseline`)."""
+        info = self._memoised(("baseline", rep), lambda: self._stage(
             f"baseline-{rep}", self.key("baseline", rep), lambda e: e.commit(
-                accuracy=baseline.dataset_baselines(self.dataset(), rep)),
-            lambda e: e.info()["accuracy"]))
+                **baseline.dataset_baselines(self.dataset(), rep, self.profile["attacks"])),
+            lambda e: e.info()))
+        return info["accuracy"] if under is None else info["attacked"][under]
 
     def fold_models(self, fold: int) -> dict:
         """Every model of a fold: the 1D CNN and each representation's 2D CNN."""
@@ -208,8 +208,7 @@ class Run:
 
     def inversion_variants(self) -> list[tuple[str, dict]]:
         """The Mel inversions of the sweep (:func:`specadv.stages.beyond.inversion_variants`)."""
-        p = self.profile
-        return beyond.inversion_variants(p["reconstruction"], p["beyond"]["sweep_gl_iters"])
+        return beyond.inversion_variants(self.profile["reconstruction"], self.profile["beyond"]["sweep_gl_iters"])
 
     def inversion_sweep(self) -> list[beyond.FoldInversion]:
         """Each Mel inversion variant on each fold's subset (librosa's point on fold 1)."""
@@ -236,14 +235,15 @@ class Run:
         parts = parts or self.PARTS[:4]
         if set(parts) - set(self.PARTS):
             raise ValueError(f"unknown parts {sorted(set(parts) - set(self.PARTS))}; choose from {self.PARTS}")
-        reps = tuple(REPRESENTATIONS)
+        reps, atk = tuple(REPRESENTATIONS), [a for a in baseline.BASELINE_ATTACKS if a in self.attack_names]
         get = {"models": lambda: {k: self.models(k) for k in (*reps, WAVE)},
                "attacks": lambda: {r: self.attacks(r) for r in reps},
                "reconstructions": lambda: {r: self.reconstructions(r) for r in reps},
                "aware": lambda: {r: self.aware(r) for r in reps},
                "inversion": self.inversion_sweep,
                "baselines": lambda: {r: self.baselines(r) for r in reps},
+               "baselines_attacked": lambda: {r: {a: self.baselines(r, a) for a in atk} for r in reps},
                "validation": lambda: {by: self.models("mel", validation=by)
                                       for by in ("clip", "segment")}}
-        return Results(self.dataset(), self.conditions, self.device.type,
-                       dict(self.profile), **{p: get[p]() for p in parts})
+        return Results(self.dataset(), self.conditions, self.device.type, dict(self.profile),  # the baselines
+                       **{p: get[p]() for p in parts + ("baselines_attacked",) * ("baselines" in parts)})  # attacked too

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
         "bn_momentum": 0.01,               # Keras' 0.99 in torch's convention
         # beyond the paper's layer list (CPU profiles); the defaults are the paper's model
         "head": "flatten",                 # or "meanstd": each map's mean and std over time
+        "head_chunks": 1,                  # meanstd over this many stretches of time each
         "input_norm": "none",              # or "band": batch norm of each frequency band
         "input_norm_stft": None,           # None: as input_norm (both STFT forms)
         "input_pool": [1, 1],              # average pooling (freq, time) of the input
@@ -215,6 +216,10 @@ def _validate(p: dict, source: str) -> None:
     if m["head"] not in ("flatten", "meanstd"):
         raise ProfileError(f"{source}: model2d.head must be 'flatten' (the paper's) or "
                            f"'meanstd'; got {m['head']!r}")
+    hc = m["head_chunks"]
+    if not (isinstance(hc, int) and not isinstance(hc, bool) and hc >= 1):
+        raise ProfileError(f"{source}: model2d.head_chunks must be a positive integer (1: the "
+                           f"mean and std over the whole segment); got {hc!r}")
     for key in ("input_norm", "input_norm_stft"):
         if m[key] not in ("none", "band") and not (key == "input_norm_stft" and m[key] is None):
             raise ProfileError(f"{source}: model2d.{key} must be 'none' (the paper's) or "

@@ -89,3 +89,106 @@ def test_bad_labels_and_indices_are_refused():
         linear_baseline_accuracy(x, y, a, b, C=0.0)
     with pytest.raises(ValueError, match="splits is empty"):
         linear_baseline_folds(x, y, [])
+
+
+# -- the baseline under the 2D CNN's attacks ----------------------------------------------
+_ATTACKS = {"names": ["fgsm", "bim", "random_sign"], "labels": "predicted", "clip": False,
+            "fgsm_eps": 0.3, "bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10}
+
+
+def _fitted(x, y, train_idx):
+    from specadv.baseline import _fit
+
+    return _fit(band_statistics(x), y, train_idx, 0.1)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_the_torch_baseline_predicts_what_the_fitted_pipeline_predicts(n_classes):
+    import torch
+
+    from specadv.baseline import BandStatsLogistic
+
+    x, y = _synthetic(n_classes=n_classes, seed=3)
+    # a level per segment and band, constant over time: the classes overlap
+    x = x.astype(np.float32) + np.random.default_rng(4).normal(
+        0, 6, (*x.shape[:2], 1)).astype(np.float32)
+    a, b = _halves(len(y))
+    pipe = _fitted(x, y, a)
+    model = BandStatsLogistic.from_pipeline(pipe)
+    xb = torch.from_numpy(x[b])
+    with torch.no_grad():
+        logits = model(xb)
+        assert torch.equal(model(xb[:, None]), logits)  # (batch, 1, F, T) as well
+    expected = pipe.predict(band_statistics(x[b]))
+    assert 0.5 < np.mean(expected == y[b]) < 1.0  # noisy enough that some are wrong
+    np.testing.assert_array_equal(logits.argmax(1).numpy(), expected)
+
+
+def test_the_baselines_mean_and_variance_have_the_gradient_of_var_mean():
+    import torch
+
+    from specadv.baseline import _MeanVar
+
+    x = torch.randn(3, 4, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_MeanVar.apply, (x,))
+    mean, var = _MeanVar.apply(x)
+    ref_var, ref_mean = torch.var_mean(x, dim=-1, correction=0)
+    torch.testing.assert_close((mean, var), (ref_mean, ref_var))
+
+
+def test_an_attack_far_below_the_class_gap_keeps_the_baseline_one_far_above_breaks_it():
+    """A class raises one band by 12 dB over 3-dB noise: a band mean moves by at most eps
+    under an L-infinity budget, so 0.1 dB changes no prediction and 8 dB (lower the class'
+    band, raise another's: 12 - 2 * 8 < 0) turns almost every one."""
+    from specadv.baseline import linear_baseline_attacked
+
+    x, y = _synthetic(n_per_class=40)
+    splits = [_halves(len(y))]
+    clean = linear_baseline_folds(x, y, splits)[0]
+    assert clean >= 0.98
+    small = linear_baseline_attacked(x, y, splits, {**_ATTACKS, "fgsm_eps": 0.1, "bim_eps": 0.1,
+                                                    "bim_step": 0.04})
+    assert set(small) == {"fgsm", "bim"}
+    assert small["fgsm"][0] == clean and small["bim"][0] == clean
+    large = linear_baseline_attacked(x, y, splits, {**_ATTACKS, "bim_eps": 8.0, "bim_step": 1.0,
+                                                    "bim_iters": 20}, names=("bim",))
+    assert set(large) == {"bim"} and large["bim"][0] <= 0.1
+
+
+def test_the_baseline_attacks_refuse_an_unknown_attack_and_no_splits():
+    from specadv.baseline import linear_baseline_attacked
+
+    x, y = _synthetic()
+    with pytest.raises(ValueError, match="unknown attacks"):
+        linear_baseline_attacked(x, y, [_halves(len(y))], _ATTACKS, names=("deepfool",))
+    with pytest.raises(ValueError, match="splits is empty"):
+        linear_baseline_attacked(x, y, [], _ATTACKS)
+
+
+class _FakeDataset:
+    """What dataset_baselines reads of a Dataset: features, labels and the folds."""
+
+    def __init__(self, x, y, n_folds=2):
+        self.x, self.labels, self.n_folds = x, y, n_folds
+
+    def features(self, rep):
+        assert rep == "mel"
+        return self.x
+
+    def split(self, k):
+        idx = np.arange(len(self.labels))
+        return idx[idx % self.n_folds != k], idx[idx % self.n_folds == k]
+
+
+def test_dataset_baselines_gives_percentages_per_fold_and_only_the_profiles_attacks():
+    from specadv.baseline import dataset_baselines, linear_baseline_attacked
+
+    x, y = _synthetic(n_per_class=20)
+    ds = _FakeDataset(x, y)
+    splits = [ds.split(k) for k in range(2)]
+    out = dataset_baselines(ds, "mel", {**_ATTACKS, "names": ["bim", "random_sign"]})
+    np.testing.assert_allclose(out["accuracy"], 100 * linear_baseline_folds(x, y, splits))
+    assert list(out["attacked"]) == ["bim"]  # FGSM is not in the profile; random sign has no model
+    np.testing.assert_allclose(out["attacked"]["bim"],
+                               100 * linear_baseline_attacked(x, y, splits, _ATTACKS, ("bim",))["bim"])
+    assert dataset_baselines(ds, "mel")["attacked"] == {}

@@ -116,6 +116,25 @@ def test_spec2d_meanstd_head_takes_each_maps_mean_and_std_over_time():
         assert model(torch.full((2, 64, 431), -30.0)).shape == (2, 10)
 
 
+def test_spec2d_meanstd_head_in_chunks_takes_each_stretch_of_time_apart():
+    model = Spec2DCNN((64, 431), width=4, dense=8, head="meanstd", head_chunks=4).eval()
+    assert model.flatten_features == 8 * 12 * 4 * 2
+    assert model.config()["head_chunks"] == 4
+    maps = torch.randn(3, 8, 12, 103)
+    stats = model.classifier[0](maps).view(3, 8, 12, 4, 2)
+    # 103 frames in 4: 26, 26, 26, 25 (torch.tensor_split)
+    for c, (lo, hi) in enumerate([(0, 26), (26, 52), (52, 78), (78, 103)]):
+        torch.testing.assert_close(stats[..., c, 0], maps[..., lo:hi].mean(3))
+        torch.testing.assert_close(stats[..., c, 1], maps[..., lo:hi].std(3, correction=0),
+                                   atol=1e-5, rtol=1e-4)
+    one = Spec2DCNN((64, 431), width=4, dense=8, head="meanstd", head_chunks=1).classifier[0]
+    torch.testing.assert_close(one(maps), model.classifier[0].__class__()(maps))
+    with pytest.raises(ValueError, match="head_chunks must be a positive integer"):
+        Spec2DCNN((64, 431), head="meanstd", head_chunks=0)
+    with pytest.raises(ValueError, match="exceeds the last map's 103 frames"):
+        Spec2DCNN((64, 431), head="meanstd", head_chunks=104)
+
+
 def test_spec2d_meanstd_head_has_finite_gradients_on_a_constant_input():
     model = Spec2DCNN((64, 431), width=2, dense=4, head="meanstd")
     x = torch.full((2, 64, 431), -80.0, requires_grad=True)

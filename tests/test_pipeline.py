@@ -137,9 +137,11 @@ def test_a_moved_run_folder_keeps_its_cache(base, tmp_path):
     assert np.array_equal(res.attacks["mel"][0].probs["bim"], base.res.attacks["mel"][0].probs["bim"])
 
 
-def test_an_attack_setting_recomputes_the_attacks_and_reconstructions_only(base):
+def test_an_attack_setting_recomputes_the_attacks_reconstructions_and_attacked_baselines_only(base):
     run, res, added = _rerun(base, attacks={"fgsm_eps": 0.2})
-    assert _stages(added) == {s: N_FOLDS for s in LATER}
+    # the baselines are put under the same FGSM: one entry per representation, all folds
+    assert _stages(added) == {**{s: N_FOLDS for s in LATER},
+                              **{f"baseline-{r}": 1 for r in REPRESENTATIONS}}
     assert run.dataset().key == base.run.dataset().key
     for kind in (*REPRESENTATIONS, WAVE):
         assert [m.key for m in res.models[kind]] == [m.key for m in base.res.models[kind]]

@@ -8,8 +8,8 @@ def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
     paper = load_profile("paper")
     assert paper["model2d"] == {"width": 32, "width_stft": None, "dense_mel": 1024,
                                 "dense_stft": 512, "dropout_dense": 0.8, "bn_momentum": 0.01,
-                                "head": "flatten", "input_norm": "none", "input_norm_stft": None,
-                                "input_pool": [1, 1],
+                                "head": "flatten", "head_chunks": 1, "input_norm": "none",
+                                "input_norm_stft": None, "input_pool": [1, 1],
                                 "input_pool_stft": None, "input_pool_kind": "avg",
                                 "unshift_stft_paper": False, "band_stats": False}
     t = paper["train2d"]
@@ -121,5 +121,13 @@ def test_recipe_keys_reach_the_models_and_the_training():
     assert [model_config(p2, r)["unshift"] for r in ("mel", "stft", "stft_paper")] == \
         [False, False, True]
     assert model_config(p2, "stft")["input_pool_kind"] == "power"
+    assert model_config(p2, "mel")["head_chunks"] == 1
+    p3 = load_profile("demo", model2d={"head_chunks": 8})
+    assert [model_config(p3, r)["head_chunks"] for r in ("mel", "stft", "stft_paper")] == [8] * 3
+    with pytest.raises(ProfileError, match="head_chunks must be a positive integer"):
+        load_profile("demo", model2d={"head_chunks": 0})
+    for bad in (2.5, True, "4"):
+        with pytest.raises(ProfileError, match="head_chunks"):
+            load_profile("demo", model2d={"head_chunks": bad})
     assert train_config(p, "wave").schedule == "onecycle"
     assert train_config(p, "mel").schedule == "constant"

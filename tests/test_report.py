@@ -430,3 +430,24 @@ def test_the_linear_baseline_sits_beside_each_cnn_and_in_the_summary(res):
     assert summary.loc[row, "this run: mel"] == pytest.approx(62.5)
     assert summary.loc[row, "this run: stft"] == pytest.approx(85.0)
     assert row not in report.summary_table(res).index
+
+
+def test_the_baseline_under_attack_sits_beside_the_cnn_and_in_the_summary(res):
+    import dataclasses
+
+    models, atts = res.models["mel"], res.attacks["mel"]
+    df = report.baseline_attack_table(res.ds, models, atts, [50.0, 75.0],
+                                      {"bim": [10.0, 30.0]})
+    assert df.loc[["fold 1", "fold 2"], "linear baseline, BIM"].tolist() == [10.0, 30.0]
+    assert df.loc["mean", "linear baseline, legitimate"] == pytest.approx(62.5)
+    assert df.loc["mean", "linear baseline, BIM"] == pytest.approx(20.0)
+    assert "2D CNN, FGSM" not in df and "linear baseline, FGSM" not in df  # only what it was put under
+    cnn = report.attack_table(res.ds, models, atts, "segment")
+    for col in ("legitimate", "BIM"):
+        np.testing.assert_allclose(df.loc[["fold 1", "fold 2"], f"2D CNN, {col}"],
+                                   cnn.loc[["fold 1", "fold 2"], col])
+    with_floor = dataclasses.replace(res, baselines={"mel": [50.0, 75.0]},
+                                     baselines_attacked={"mel": {"bim": [10.0, 30.0]}})
+    summary = report.summary_table(with_floor)
+    assert summary.loc["linear baseline, BIM spectrograms", "this run: mel"] == pytest.approx(20.0)
+    assert "linear baseline, BIM spectrograms" not in report.summary_table(res).index

@@ -12,7 +12,7 @@ from specadv.report.names import (ATTACK_NAMES, CI_ROWS, FILTERED_SPLIT, LOUDNES
 from specadv.roundtrip import representation
 
 
-__all__ = ["corpus_summary", "skipped_table", "with_mean_std", "training_table", "BASELINE_COLUMN", "first_n_table", "attack_table", "sweep_table", "snr_table", "transfer_table", "summary_table", "accuracy_summary", "round_trip_table", "transfer_stats_table", "cross_matrix", "mcnemar_table", "validation_table", "loudness_table", "aware_table", "inversion_table", "paper_snr_table"]
+__all__ = ["corpus_summary", "skipped_table", "with_mean_std", "training_table", "BASELINE_COLUMN", "first_n_table", "attack_table", "baseline_attack_table", "sweep_table", "snr_table", "transfer_table", "summary_table", "accuracy_summary", "round_trip_table", "transfer_stats_table", "cross_matrix", "mcnemar_table", "validation_table", "loudness_table", "aware_table", "inversion_table", "paper_snr_table"]
 
 
 def corpus_summary(ds):
@@ -126,6 +126,26 @@ def attack_table(ds, fold_models, fold_attacks, level: str = "segment"):
     return with_mean_std(pd.DataFrame(rows).T, ci=_ci(ds, columns, level))
 
 
+def baseline_attack_table(ds, fold_models, fold_attacks, baseline, baseline_attacked):
+    """Segment accuracy (%) per fold of the 2D CNN and of the linear baseline of the same
+    input (:meth:`specadv.pipeline.Run.baselines`: ``baseline`` % per fold, and
+    ``baseline_attacked``, attack -> % per fold), on legitimate spectrograms and under each
+    attack the baseline was put under, at the same settings."""
+    import pandas as pd
+
+    rows = {}
+    for k, (fm, fa) in enumerate(zip(fold_models, fold_attacks)):
+        row = {"2D CNN, legitimate": ev.ds_accuracies(ds, fm.test_idx, fm.test_probs)["segment"]}
+        for name in baseline_attacked:
+            row[f"2D CNN, {ATTACK_NAMES[name]}"] = ev.ds_accuracies(
+                ds, fa.test_idx, fa.probs[name])["segment"]
+        row["linear baseline, legitimate"] = float(baseline[k])
+        for name, acc in baseline_attacked.items():
+            row[f"linear baseline, {ATTACK_NAMES[name]}"] = float(acc[k])
+        rows[f"fold {fm.fold + 1}"] = row
+    return with_mean_std(pd.DataFrame(rows).T)
+
+
 def sweep_table(per_fold: list[list[dict]], eps: float = 0.3):
     """Accuracy (%) at one budget of the sweep, per fold: every sweep attack and the control."""
     import pandas as pd
@@ -212,6 +232,9 @@ def summary_table(res):
                          for r in recs)
         if rep in res.baselines:  # the floor: a linear model of the same input and folds
             col["linear baseline on the 2D CNN's input"] = float(np.mean(res.baselines[rep]))
+            intervals.append("")
+        for name, acc in res.baselines_attacked.get(rep, {}).items():  # the same attack on it
+            col[f"linear baseline, {ATTACK_NAMES[name]} spectrograms"] = float(np.mean(acc))
             intervals.append("")
         names = list(col)
         rows[f"this run: {rep}"] = col

@@ -43,7 +43,11 @@ def stage_key(run, stage: str, kind: str | None = None, fold: int = 0, **extra) 
             folds.update(kind=p["folds"]["kind"], lists=filtered_split_digest())
         return {"corpus": corpus, "segments": p["segments"], "folds": folds}
     if stage == "baseline":
-        return {"dataset": run.dataset().key, "rep": kind, "C": BASELINE_C, "version": 1}
+        # version 2: also the accuracy under the profile's FGSM and BIM
+        return {"dataset": run.dataset().key, "rep": kind, "C": BASELINE_C,
+                "attacks": {k: p["attacks"][k] for k in ("names", "labels", "clip", "fgsm_eps",
+                                                          "bim_eps", "bim_step", "bim_iters")},
+                "version": 2}
     if stage == "model":
         return {"dataset": run.dataset().key, "kind": kind, "fold": fold,
                 "model": train.model_config(p, kind),

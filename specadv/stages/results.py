@@ -27,6 +27,7 @@ class Results:
     inversion: list = field(default_factory=list)
     validation: dict = field(default_factory=dict)
     baselines: dict = field(default_factory=dict)  # rep -> the linear baseline's % per fold
+    baselines_attacked: dict = field(default_factory=dict)  # rep -> attack -> its % per fold
 
     @property
     def representations(self) -> tuple:

@@ -117,6 +117,6 @@ def model_config(profile, kind: str) -> dict:
     norm = m["input_norm_stft"] if arch == "stft" and m["input_norm_stft"] else m["input_norm"]
     return {"input_shape": list(r.feature_shape), "width": width, "dense": m[f"dense_{arch}"],
             "dropout_dense": m["dropout_dense"], "bn_momentum": m["bn_momentum"],
-            "head": m["head"], "input_norm": norm, "input_pool": list(pool),
+            "head": m["head"], "head_chunks": m["head_chunks"], "input_norm": norm, "input_pool": list(pool),
             "input_pool_kind": m["input_pool_kind"], "band_stats": m["band_stats"],
             "unshift": bool(m["unshift_stft_paper"]) and kind == "stft_paper"}
