@@ -200,7 +200,7 @@ def test_summary_table_puts_the_papers_figures_beside_this_runs(res):
     assert paper.notna().sum() == 4 and np.isnan(paper["2D CNN, FGSM spectrograms"])
     mel = df["this run: mel"]
     assert mel["2D CNN, legitimate spectrograms"] == pytest.approx((100 * 5 / 6 + 100 * 4 / 6) / 2)
-    assert mel["1D CNN, audio from None spectrograms, level restored"] == pytest.approx(100 * 4 / 6)
+    assert mel["1D CNN, audio from clean spectrograms, level restored"] == pytest.approx(100 * 4 / 6)
     assert mel["1D CNN, audio from BIM spectrograms, level restored"] == pytest.approx(50.0)
     for rep in ("mel", "stft"):
         col = df[f"this run: {rep}"]
@@ -209,7 +209,7 @@ def test_summary_table_puts_the_papers_figures_beside_this_runs(res):
         assert col["2D CNN, FGSM spectrograms"] == pytest.approx(
             _mean_acc(MASKS[("attack", rep, "fgsm")]))
         assert col["1D CNN, original audio"] == pytest.approx(_mean_acc(MASKS[("model", "wave")]))
-        for c, name in (("clean", "None"), ("fgsm", "FGSM"), ("bim", "BIM")):
+        for c, name in (("clean", "clean"), ("fgsm", "FGSM"), ("bim", "BIM")):
             restored = _mean_acc(MASKS[("rec", rep, c, "wave")])
             assert col[f"1D CNN, audio from {name} spectrograms, level restored"] == \
                 pytest.approx(restored)

@@ -223,11 +223,13 @@ def summary_table(res):
             "1D CNN, original audio": mean_acc((m.test_idx, m.test_probs) for m in wave),
         }
         written = representation(rep).written is not None
+        # the clean condition is the paper's page's "None" (no attack): "clean" in a sentence
+        source = {c: "clean" if c == "clean" else ATTACK_NAMES[c] for c in res.conditions}
         for c in res.conditions:
-            col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms, level restored"] = mean_acc(
+            col[f"1D CNN, audio from {source[c]} spectrograms, level restored"] = mean_acc(
                 (r.test_idx, r.probs[c]["wave"]) for r in recs)
         for c in res.conditions:  # the paper's condition; the STFT forms keep the level
-            col[f"1D CNN, audio from {ATTACK_NAMES[c]} spectrograms, as the authors wrote it"] = \
+            col[f"1D CNN, audio from {source[c]} spectrograms, as the authors wrote it"] = \
                 mean_acc((r.test_idx, r.written[c] if written else r.probs[c]["wave"])
                          for r in recs)
         if rep in res.baselines:  # the floor: a linear model of the same input and folds
