@@ -25,12 +25,18 @@ import torch
 
 __all__ = ["band_statistics", "linear_baseline_predict", "linear_baseline_accuracy",
            "linear_baseline_folds", "linear_baseline_attacked", "BandStatsLogistic",
-           "dataset_baselines", "BASELINE_C", "BASELINE_ATTACKS"]
+           "dataset_baselines", "attacked_names", "BASELINE_C", "BASELINE_ATTACKS"]
 
 BASELINE_C = 0.1
 """Inverse regularisation strength of the logistic regression."""
 
 BASELINE_ATTACKS = ("fgsm", "bim")
+
+
+def attacked_names(names) -> tuple[str, ...]:
+    """The attacks of ``names`` (a profile's ``attacks.names``) that the baseline is put
+    under: those of :data:`BASELINE_ATTACKS`, in that order."""
+    return tuple(a for a in BASELINE_ATTACKS if a in tuple(names))
 """The gradient attacks the baseline is put under (the paper's two), where a profile runs them."""
 
 _CHUNK = 256  # segments converted to float32 at a time: a float16 memmap stays on disk
@@ -297,7 +303,7 @@ def dataset_baselines(ds, rep: str, attacks_profile: dict | None = None,
     splits = [ds.split(k) for k in range(ds.n_folds)]
     features = ds.features(rep)
     acc = linear_baseline_folds(features, ds.labels, splits, C)
-    names = [a for a in BASELINE_ATTACKS if a in (attacks_profile or {}).get("names", ())]
+    names = attacked_names((attacks_profile or {}).get("names", ()))
     attacked = linear_baseline_attacked(features, ds.labels, splits, attacks_profile, names,
                                         C) if names else {}
     return {"accuracy": [float(100 * a) for a in acc],

@@ -23,6 +23,7 @@ from specadv.stages.keys import STAGE_VERSIONS, stage_key
 from specadv.stages.results import Results
 
 T = TypeVar("T")
+TARGETS = (WAVE, *REPRESENTATIONS)  # the models that classify a reconstruction: 1D CNN, each 2D CNN
 
 __all__ = ["Run", "Dataset", "SegmentAudio", "project_root", "RUNS_ENV", "STAGE_VERSIONS"]
 
@@ -139,10 +140,11 @@ class Run:
 
     def fold_models(self, fold: int) -> dict:
         """Every model of a fold: the 1D CNN and each representation's 2D CNN."""
-        return {t: self.models(t)[fold] for t in (WAVE, *REPRESENTATIONS)}
+        return {t: self.models(t)[fold] for t in TARGETS}
 
     # -- attacks, reconstruction, beyond the paper ----------------------------------------
     attack_names = property(lambda self: tuple(self.profile["attacks"]["names"]))
+    baseline_attacks = property(lambda self: baseline.attacked_names(self.attack_names))  # the baseline's
 
     @property
     def conditions(self) -> tuple[str, ...]:
@@ -168,7 +170,6 @@ class Run:
     def reconstructions(self, rep: str) -> list[reconstruct.FoldReconstruction]:
         """Audio from every fold's clean and adversarial test spectrograms, measured and classified."""
         ds, r = self.dataset(), self.profile["reconstruction"]
-        targets = (WAVE, *REPRESENTATIONS)
 
         def fold(k):
             fa, ex = self.attacks(rep)[k], self.examples_in(k)
@@ -179,7 +180,7 @@ class Run:
                 self.progress).save(e)
             return self._stage(f"reconstruction-{rep}", self.key("reconstruction", rep, k),
                                compute, lambda e: reconstruct.FoldReconstruction.load(
-                                   e, rep, k, fa.test_idx, self.conditions, targets, ex))
+                                   e, rep, k, fa.test_idx, self.conditions, TARGETS, ex))
 
         return self._per_fold("reconstructions", rep, fold)
 
@@ -192,7 +193,6 @@ class Run:
     def aware(self, rep: str) -> list[beyond.FoldAware]:
         """The reconstruction-aware attack on each fold's subset (:meth:`beyond_positions`)."""
         ds, p = self.dataset(), self.profile
-        targets = (WAVE, *REPRESENTATIONS)
 
         def fold(k):
             pos = self.beyond_positions(k)
@@ -202,7 +202,7 @@ class Run:
                 self.examples().values(), self.device, self.progress).save(e, str(self.device))
             return self._stage(f"aware-{rep}", self.key("aware", rep, k), compute,
                                lambda e: beyond.FoldAware.load(e, rep, k, pos,
-                                                               ds.split(k)[1][pos], targets))
+                                                               ds.split(k)[1][pos], TARGETS))
 
         return self._per_fold("aware", rep, fold)
 
@@ -235,15 +235,15 @@ class Run:
         parts = parts or self.PARTS[:4]
         if set(parts) - set(self.PARTS):
             raise ValueError(f"unknown parts {sorted(set(parts) - set(self.PARTS))}; choose from {self.PARTS}")
-        reps, atk = tuple(REPRESENTATIONS), [a for a in baseline.BASELINE_ATTACKS if a in self.attack_names]
+        reps = tuple(REPRESENTATIONS)
         get = {"models": lambda: {k: self.models(k) for k in (*reps, WAVE)},
                "attacks": lambda: {r: self.attacks(r) for r in reps},
                "reconstructions": lambda: {r: self.reconstructions(r) for r in reps},
                "aware": lambda: {r: self.aware(r) for r in reps},
                "inversion": self.inversion_sweep,
                "baselines": lambda: {r: self.baselines(r) for r in reps},
-               "baselines_attacked": lambda: {r: {a: self.baselines(r, a) for a in atk} for r in reps},
-               "validation": lambda: {by: self.models("mel", validation=by)
-                                      for by in ("clip", "segment")}}
-        return Results(self.dataset(), self.conditions, self.device.type, dict(self.profile),  # the baselines
-                       **{p: get[p]() for p in parts + ("baselines_attacked",) * ("baselines" in parts)})  # attacked too
+               "baselines_attacked": lambda: {r: {a: self.baselines(r, a) for a in self.baseline_attacks} for r in reps},
+               "validation": lambda: {by: self.models("mel", validation=by) for by in ("clip", "segment")}}
+        parts += ("baselines_attacked",) if "baselines" in parts else ()  # and under the same attacks
+        return Results(self.dataset(), self.conditions, self.device.type, dict(self.profile),
+                       **{p: get[p]() for p in parts})

@@ -192,3 +192,11 @@ def test_dataset_baselines_gives_percentages_per_fold_and_only_the_profiles_atta
     np.testing.assert_allclose(out["attacked"]["bim"],
                                100 * linear_baseline_attacked(x, y, splits, _ATTACKS, ("bim",))["bim"])
     assert dataset_baselines(ds, "mel")["attacked"] == {}
+
+
+def test_attacked_names_keeps_the_baseline_attacks_of_a_profile_in_their_order():
+    from specadv.baseline import BASELINE_ATTACKS, attacked_names
+
+    assert attacked_names(["random_sign", "bim", "pgd", "fgsm"]) == BASELINE_ATTACKS == ("fgsm", "bim")
+    assert attacked_names(("bim", "random_sign")) == ("bim",)
+    assert attacked_names(["random_sign", "pgd"]) == ()
