@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 PROFILE ?= demo
 DATA ?=
 DEVICE ?= auto
+# test files run side by side by pytest-xdist, each file's tests (a notebook's cells) in one worker
+TEST_JOBS ?= 2
 
 .PHONY: test book setup clean
 
@@ -20,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 book: $(STAMP)
 	$(BIN)/specadv run --profile $(PROFILE) --device $(DEVICE) $(if $(DATA),--data $(DATA))

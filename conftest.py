@@ -4,6 +4,10 @@ import os
 import shutil
 import tempfile
 
+# Each xdist worker (and the kernels it starts) computes on one thread: two workers share
+# the two cores without oversubscribing them. Set before torch is imported.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 # The notebooks (nbval) and the runner's tests run on the smallest profile; the kernel
 # nbval starts inherits this environment.
 os.environ.setdefault("SPECADV_PROFILE", "smoke")
@@ -14,11 +18,12 @@ for _k, _v in MALLOC_ENV.items():
     os.environ.setdefault(_k, _v)
 # ... and cache their stages in a folder of their own: the suite never reads or writes the
 # user's runs/ (SPECADV_RUNS given to pytest is honoured, e.g. to keep a warm cache).
+# pytest-xdist's workers (`make test` runs two) start after this and inherit the folder.
 if "SPECADV_TEST_RUNS" in os.environ:
     os.environ["SPECADV_RUNS"] = os.environ["SPECADV_TEST_RUNS"]
 else:
     _runs = tempfile.mkdtemp(prefix="specadv-test-runs-")
-    os.environ["SPECADV_RUNS"] = _runs
+    os.environ["SPECADV_RUNS"] = os.environ["SPECADV_TEST_RUNS"] = _runs
     atexit.register(shutil.rmtree, _runs, ignore_errors=True)
 
 
@@ -37,7 +42,7 @@ _before: dict = {}
 
 
 def pytest_sessionstart(session):
-    if _GUARD:
+    if _GUARD and not hasattr(session.config, "workerinput"):  # once, in the controller
         _before.update(user_files.snapshot())
         _before["<taken>"] = "yes"
 

@@ -393,7 +393,7 @@ def grid(run) -> ExplorerGrid:
                      Inversion.from_profile(run.profile["reconstruction"]),
                      run.device).save(entry)
 
-    return run._memoised("explorer grid", lambda: run._stage(
+    return run.memoised("explorer grid", lambda: run.stage(
         "explorer", grid_key(run), compute, ExplorerGrid.load))
 
 

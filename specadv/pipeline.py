@@ -51,10 +51,9 @@ class Run:
     @property
     def device(self):
         from specadv.training import select_device
-
         return select_device(self.profile["device"])
 
-    def _stage(self, stage: str, settings: dict, compute: Callable[[artifacts.Entry], None],
+    def stage(self, stage: str, settings: dict, compute: Callable[[artifacts.Entry], None],
                load: Callable[[artifacts.Entry], T]) -> T:
         """``load`` of the complete entry of ``stage`` for ``settings``; where there is none
         (or an interrupted one), ``compute`` fills a fresh one under its lock, committing last."""
@@ -66,7 +65,8 @@ class Run:
                     compute(entry)
         return load(entry)
 
-    def _memoised(self, key, make: Callable[[], T]) -> T:
+    def memoised(self, key, make: Callable[[], T]) -> T:
+        """``make()``, made once per :class:`Run` for ``key`` (a stage's loaded result)."""
         return self._memo[key] if key in self._memo else self._memo.setdefault(key, make())
 
     def key(self, stage: str, kind: str | None = None, fold: int = 0, **extra) -> dict:
@@ -85,13 +85,13 @@ class Run:
                                  "with --data DIR (or corpus.path in the profile)")
             return Path(c["path"])
         settings = self.key("corpus")
-        return self._stage("corpus", settings, lambda e: (make_embedded_corpus(
+        return self.stage("corpus", settings, lambda e: (make_embedded_corpus(
             e.path("audio"), progress=self.progress, **settings), e.commit()),
             lambda e: e.path("audio"))
 
     def dataset(self) -> Dataset:
         """Clips, folds, segments and features (computed once, then memory-mapped)."""
-        return self._memoised("dataset", lambda: self._stage(
+        return self.memoised("dataset", lambda: self.stage(
             "dataset", self.key("dataset"), lambda e: build_dataset(
                 e, self.corpus_path(), self.profile["segments"], self.profile["folds"],
                 self.device, self.progress), Dataset))
@@ -124,7 +124,7 @@ class Run:
         mc, tc = train.model_config(p, kind), train.train_config(p, kind, validation)
 
         def fold_model(k):
-            return self._stage(f"model-{kind}", self.key("model", kind, k, validation=validation),
+            return self.stage(f"model-{kind}", self.key("model", kind, k, validation=validation),
                                lambda e: train.train_fold(e, ds, kind, k, mc, tc, self.progress),
                                lambda e: train.load_fold(e, ds, kind, k, mc, tc, self.device))
 
@@ -132,7 +132,7 @@ class Run:
 
     def baselines(self, rep: str, under: str | None = None) -> list[float]:
         """The linear baseline's test accuracy (%) per fold of ``rep``, or under attack ``under`` (:mod:`specadv.baseline`)."""
-        info = self._memoised(("baseline", rep), lambda: self._stage(
+        info = self.memoised(("baseline", rep), lambda: self.stage(
             f"baseline-{rep}", self.key("baseline", rep), lambda e: e.commit(
                 **baseline.dataset_baselines(self.dataset(), rep, self.profile["attacks"])),
             lambda e: e.info()))
@@ -152,7 +152,7 @@ class Run:
         return ("clean",) + tuple(a for a in self.attack_names if a in attack.RECONSTRUCTED_ATTACKS)
 
     def _per_fold(self, name: str, kind, make: Callable[[int], T]) -> list[T]:
-        return self._memoised((name, kind), lambda: [make(k) for k in range(self.dataset().n_folds)])
+        return self.memoised((name, kind), lambda: [make(k) for k in range(self.dataset().n_folds)])
 
     def attacks(self, rep: str) -> list[attack.FoldAttacks]:
         """The attacks on every fold's 2D CNN of ``rep`` (:class:`~specadv.stages.attack.FoldAttacks`)."""
@@ -160,7 +160,7 @@ class Run:
 
         def fold(k):
             fm = self.models(rep)[k]
-            return self._stage(f"attacks-{rep}", self.key("attacks", rep, k), lambda e: (
+            return self.stage(f"attacks-{rep}", self.key("attacks", rep, k), lambda e: (
                 attack.attack_fold(e, fm.model, rep, ds.features(rep), fm.test_idx, ds.labels,
                                    self.profile["attacks"], self.device, self.progress, k)),
                 lambda e: attack.FoldAttacks.load(e, rep, k, fm.test_idx, self.attack_names))
@@ -178,7 +178,7 @@ class Run:
                 {t: m.model for t, m in self.fold_models(k).items()},
                 Inversion.from_profile(r), r["batch_size"], ex, self.device,
                 self.progress).save(e)
-            return self._stage(f"reconstruction-{rep}", self.key("reconstruction", rep, k),
+            return self.stage(f"reconstruction-{rep}", self.key("reconstruction", rep, k),
                                compute, lambda e: reconstruct.FoldReconstruction.load(
                                    e, rep, k, fa.test_idx, self.conditions, TARGETS, ex))
 
@@ -200,7 +200,7 @@ class Run:
                 ds, rep, k, pos, {t: m.model for t, m in self.fold_models(k).items()},
                 p["attacks"], p["beyond"], Inversion.from_profile(p["reconstruction"]),
                 self.examples().values(), self.device, self.progress).save(e, str(self.device))
-            return self._stage(f"aware-{rep}", self.key("aware", rep, k), compute,
+            return self.stage(f"aware-{rep}", self.key("aware", rep, k), compute,
                                lambda e: beyond.FoldAware.load(e, rep, k, pos,
                                                                ds.split(k)[1][pos], TARGETS))
 
@@ -221,7 +221,7 @@ class Run:
                 self.inversion_variants(), settings["librosa"],
                 self.profile["reconstruction"]["seed"], self.device, self.progress).rows,
                 device=str(self.device))
-            return self._stage("inversion", settings, compute, lambda e: beyond.FoldInversion(
+            return self.stage("inversion", settings, compute, lambda e: beyond.FoldInversion(
                 k, pos, ds.split(k)[1][pos], e.info()["rows"]))
 
         return self._per_fold("inversion", None, fold)

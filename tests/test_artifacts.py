@@ -72,7 +72,7 @@ def compute(entry):
     entry.path("value.txt").write_text("42")
     entry.commit()
 
-print(run._stage("probe", {"x": 1}, compute, lambda e: e.path("value.txt").read_text()))
+print(run.stage("probe", {"x": 1}, compute, lambda e: e.path("value.txt").read_text()))
 """
 
 
