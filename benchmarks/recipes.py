@@ -185,6 +185,12 @@ SETTINGS: list[Setting] = [
     #    of time (the demo's Mel recipe otherwise): how accuracy trades against BIM
     *[_pow(f"mel-w8-p12pow-ch{k}-1cyc20", "mel", f"the demo's Mel recipe, mean/std over {k} "
            f"stretches of time", [1, 2], head_chunks=k) for k in (4, 8, 16)],
+    # -- the paper's own layer list (width 32, flatten, dense 1024, dropout 0.8, Keras' batch
+    #    norm momentum) with the demo's optimiser: is the paper's model fragile on this corpus?
+    Setting("mel-paper-layers-1cyc20", "mel", "the paper's layers (w32, flatten, dense 1024, "
+            "dropout 0.8), Adam onecycle 1e-3, 20 ep",
+            model=dict(width=32, dense=1024, dropout_dense=0.8, bn_momentum=0.01),
+            train=dict(_ADAM, lr=1e-3, epochs=20, schedule="onecycle")),
     # -- the 1D CNN
     Setting("wave-w8-ms-s4-1cyc20", "wave", "w8, mean/std pooling, first stride 4, dropout 0.1, "
             "onecycle 5e-3, 20 ep", model=dict(pooling="meanstd", dropout=0.1, first_stride=4),
