@@ -31,13 +31,14 @@ BASELINE_C = 0.1
 """Inverse regularisation strength of the logistic regression."""
 
 BASELINE_ATTACKS = ("fgsm", "bim")
+"""The gradient attacks the baseline is put under (the paper's two), where a profile runs them."""
 
 
 def attacked_names(names) -> tuple[str, ...]:
     """The attacks of ``names`` (a profile's ``attacks.names``) that the baseline is put
     under: those of :data:`BASELINE_ATTACKS`, in that order."""
     return tuple(a for a in BASELINE_ATTACKS if a in tuple(names))
-"""The gradient attacks the baseline is put under (the paper's two), where a profile runs them."""
+
 
 _CHUNK = 256  # segments converted to float32 at a time: a float16 memmap stays on disk
 

@@ -54,7 +54,7 @@ class Run:
         return select_device(self.profile["device"])
 
     def stage(self, stage: str, settings: dict, compute: Callable[[artifacts.Entry], None],
-               load: Callable[[artifacts.Entry], T]) -> T:
+              load: Callable[[artifacts.Entry], T]) -> T:
         """``load`` of the complete entry of ``stage`` for ``settings``; where there is none
         (or an interrupted one), ``compute`` fills a fresh one under its lock, committing last."""
         entry = self.store.entry(stage, settings)
@@ -125,8 +125,8 @@ class Run:
 
         def fold_model(k):
             return self.stage(f"model-{kind}", self.key("model", kind, k, validation=validation),
-                               lambda e: train.train_fold(e, ds, kind, k, mc, tc, self.progress),
-                               lambda e: train.load_fold(e, ds, kind, k, mc, tc, self.device))
+                              lambda e: train.train_fold(e, ds, kind, k, mc, tc, self.progress),
+                              lambda e: train.load_fold(e, ds, kind, k, mc, tc, self.device))
 
         return self._per_fold(f"models by {validation}", kind, fold_model)
 
@@ -179,8 +179,8 @@ class Run:
                 Inversion.from_profile(r), r["batch_size"], ex, self.device,
                 self.progress).save(e)
             return self.stage(f"reconstruction-{rep}", self.key("reconstruction", rep, k),
-                               compute, lambda e: reconstruct.FoldReconstruction.load(
-                                   e, rep, k, fa.test_idx, self.conditions, TARGETS, ex))
+                              compute, lambda e: reconstruct.FoldReconstruction.load(
+                                  e, rep, k, fa.test_idx, self.conditions, TARGETS, ex))
 
         return self._per_fold("reconstructions", rep, fold)
 
@@ -201,8 +201,8 @@ class Run:
                 p["attacks"], p["beyond"], Inversion.from_profile(p["reconstruction"]),
                 self.examples().values(), self.device, self.progress).save(e, str(self.device))
             return self.stage(f"aware-{rep}", self.key("aware", rep, k), compute,
-                               lambda e: beyond.FoldAware.load(e, rep, k, pos,
-                                                               ds.split(k)[1][pos], TARGETS))
+                              lambda e: beyond.FoldAware.load(e, rep, k, pos,
+                                                              ds.split(k)[1][pos], TARGETS))
 
         return self._per_fold("aware", rep, fold)
 
