@@ -40,8 +40,8 @@ from specadv.models import build_model  # noqa: E402
 
 INPUTS = ("mel", "stft", "stft_paper", "wave")
 # the paper's BIM (predicted labels, no clip), on the CNNs and on the linear baseline alike
-PAPER_BIM = {"labels": "predicted", "clip": False, "bim_eps": 0.3, "bim_step": 0.1,
-             "bim_iters": 10}
+PAPER_BIM = {"labels": "predicted", "clip": False, "bim": {"eps": 0.3, "step": 0.1,
+                                                            "iters": 10}}
 
 
 @dataclass(frozen=True)

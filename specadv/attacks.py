@@ -30,6 +30,7 @@ Common behaviour of :func:`fgsm`, :func:`bim` and :func:`pgd`:
 """
 from __future__ import annotations
 
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Callable, Iterator
@@ -44,11 +45,11 @@ EPS_DB = 0.3
 BIM_STEP_DB = 0.1
 BIM_ITERS = 10
 
-ATTACKS = ("fgsm", "bim", "pgd", "random_sign")
 CLIP_DB = (-TOP_DB, 0.0)  # the range of a top_db=80, ref=max dB feature
 
 __all__ = [
-    "EPS_DB", "BIM_STEP_DB", "BIM_ITERS", "ATTACKS",
+    "EPS_DB", "BIM_STEP_DB", "BIM_ITERS", "ATTACKS", "AttackSpec", "Param", "FGSM", "BIM",
+    "PGD", "RANDOM_SIGN", "register_attack", "attack_spec", "attacks_where", "control_name",
     "fgsm", "bim", "pgd", "random_sign",
     "predicted_labels", "cross_entropy_sum", "eval_mode",
     "AttackResult", "attack", "attack_params", "budget_params", "segment_seeds", "CLIP_DB",
@@ -255,12 +256,13 @@ def _draw(x: torch.Tensor, dtype: torch.dtype, fill, generator: torch.Generator 
 def segment_seeds(seed: int, attack_name: str, segments) -> list[int]:
     """One seed per segment (a dataset row) for the random draws of ``attack_name``.
 
-    Drawn from ``(seed, attack, segment)`` alone, so a segment's random-sign pattern or
-    PGD start is the same whatever batch it is attacked in, and two segments never share
-    one. The draw is made on the batch's device (a CUDA generator draws other, equally
-    random, values than a CPU one for the same seed).
+    Drawn from ``(seed, the attack's name, segment)`` alone, so a segment's random-sign
+    pattern or PGD start is the same whatever batch it is attacked in, two segments never
+    share one, and registering another attack changes no other attack's draws. The draw is
+    made on the batch's device (a CUDA generator draws other, equally random, values than a
+    CPU one for the same seed).
     """
-    k = ATTACKS.index(attack_name)
+    k = zlib.crc32(attack_name.encode())  # the name, never a position in a list
     return [int(np.random.SeedSequence([int(seed), k, int(i)]).generate_state(1)[0])
             for i in np.atleast_1d(segments)]
 
@@ -413,7 +415,7 @@ class AttackResult:
     x_adv : torch.Tensor or numpy.ndarray
         The perturbed input, like the attacked ``x``.
     name : str
-        ``"fgsm"``, ``"bim"``, ``"pgd"`` or ``"random_sign"``.
+        The attack's name in :data:`ATTACKS`.
     eps, step : float
         Budget and step in dB (``step`` is ``eps`` for FGSM, ``None`` for random sign).
     iters : int
@@ -450,6 +452,182 @@ class AttackResult:
         return d
 
 
+# --------------------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class Param:
+    """One setting of an attack, as a profile's ``attacks.<name>`` section gives it.
+
+    ``kind`` says what values are allowed: ``"budget"`` and ``"step"`` (a finite number
+    >= 0, in the input's units: dB here; a step scales with the budget in a sweep),
+    ``"count"`` (a positive integer), ``"flag"`` (true or false).
+    """
+
+    name: str
+    default: object
+    kind: str
+    doc: str = ""
+
+    def check(self, value, where: str):
+        """``value`` if allowed, as the setting's type; else a ``ValueError`` naming ``where``."""
+        bad = None
+        if self.kind in ("budget", "step"):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                bool(np.isfinite(value)) and value >= 0
+            bad = None if ok else "a finite number >= 0 (dB)"
+            value = float(value) if ok else value
+        elif self.kind == "count":
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+            bad = None if ok else "a positive integer"
+        elif self.kind == "flag":
+            bad = None if isinstance(value, bool) else "true or false"
+        else:
+            raise ValueError(f"unknown kind {self.kind!r} of setting {where}")
+        if bad:
+            raise ValueError(f"{where} must be {bad}; got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """Everything about one attack (after torchaudio's pipeline bundles): its name, title,
+    settings with their defaults and checks, the function, and what it is.
+
+    Parameters
+    ----------
+    name : the key used everywhere (profile, cache, tables, book).
+    title : how the book names it ("BIM").
+    run : ``run(model, x, y, *, clip, batch_size, generator, row_seeds, **settings)`` ->
+        the perturbed input like ``x``; ``y`` is ``None`` for an attack that does not use
+        the model (``uses_model=False``).
+    params : its settings (:class:`Param`), the first being the budget.
+    norm : the budget's norm ("linf", "l2").
+    uses_model : whether it needs the model's gradient (False: a noise control).
+    seeded : whether it draws random numbers (given one seed per segment).
+    reconstructed : whether its spectrograms are turned into sound (and kept).
+    baseline : whether the linear baseline is put under it too.
+    control : the same-budget noise that an attack is compared with.
+    paper : one of the paper's attacks (every profile runs it).
+    description : one line for the book.
+    """
+
+    name: str
+    title: str
+    run: Callable = field(repr=False)
+    params: tuple[Param, ...] = ()
+    norm: str = "linf"
+    uses_model: bool = True
+    seeded: bool = False
+    reconstructed: bool = False
+    baseline: bool = False
+    control: bool = False
+    paper: bool = False
+    description: str = ""
+
+    def defaults(self) -> dict:
+        """The settings' defaults, as a profile section."""
+        return {p.name: p.default for p in self.params}
+
+    def check(self, section: dict, where: str) -> dict:
+        """A profile's section of this attack, complete and checked (errors name ``where``)."""
+        unknown = sorted(set(section) - {p.name for p in self.params})
+        if unknown:
+            raise ValueError(f"{where}: unknown setting(s) {unknown} of attack {self.name!r}; "
+                             f"its settings are {[p.name for p in self.params]}")
+        return {p.name: p.check(section.get(p.name, p.default), f"{where}.{p.name}")
+                for p in self.params}
+
+    def at_budget(self, settings: dict, eps: float) -> dict:
+        """``settings`` at budget ``eps``: steps keep the paper's ratio to the budget
+        (0.1 dB for 0.3 dB: ``step = eps / 3``)."""
+        out = dict(settings)
+        for p in self.params:
+            if p.kind == "budget":
+                out[p.name] = float(eps)
+            elif p.kind == "step":
+                out[p.name] = float(eps) / 3.0  # the paper's 0.3 dB over its 0.1 dB step
+        return out
+
+
+def _run_fgsm(model, x, y, *, clip, batch_size, generator, row_seeds, eps):
+    return fgsm(model, x, y, eps=eps, clip=clip, batch_size=batch_size)
+
+
+def _run_bim(model, x, y, *, clip, batch_size, generator, row_seeds, eps, step, iters):
+    return bim(model, x, y, eps=eps, step=step, iters=iters, clip=clip, batch_size=batch_size)
+
+
+def _run_pgd(model, x, y, *, clip, batch_size, generator, row_seeds, eps, step, iters,
+             random_start):
+    return pgd(model, x, y, eps=eps, step=step, iters=iters, random_start=random_start,
+               clip=clip, generator=generator, batch_size=batch_size, row_seeds=row_seeds)
+
+
+def _run_random_sign(model, x, y, *, clip, batch_size, generator, row_seeds, eps):
+    return random_sign(x, eps, clip=clip, generator=generator, row_seeds=row_seeds)
+
+
+_EPS = Param("eps", EPS_DB, "budget", "L-infinity budget (dB)")
+_STEP = Param("step", BIM_STEP_DB, "step", "size of each signed-gradient step (dB)")
+_ITERS = Param("iters", BIM_ITERS, "count", "gradient steps")
+
+FGSM = AttackSpec("fgsm", "FGSM", _run_fgsm, (_EPS,), reconstructed=True, baseline=True,
+                  paper=True, description="one signed-gradient step of the whole budget "
+                  "(Goodfellow et al. 2015)")
+"""Fast Gradient Sign Method (:func:`fgsm`): the paper's, 0.3 dB."""
+
+BIM = AttackSpec("bim", "BIM", _run_bim, (_EPS, _STEP, _ITERS), reconstructed=True,
+                 baseline=True, paper=True, description="iterated signed-gradient steps, "
+                 "each projected into the budget (Kurakin et al. 2017)")
+"""Basic Iterative Method (:func:`bim`): the paper's, 0.3 dB, 10 steps of 0.1 dB."""
+
+PGD = AttackSpec("pgd", "PGD", _run_pgd,
+                 (_EPS, _STEP, _ITERS, Param("random_start", True, "flag",
+                                             "start from a uniform point of the ball")),
+                 seeded=True, description="BIM from a random start (Madry et al. 2018)")
+"""Projected Gradient Descent (:func:`pgd`): BIM from a random start in the ball."""
+
+RANDOM_SIGN = AttackSpec("random_sign", "random sign (control)", _run_random_sign, (_EPS,),
+                         uses_model=False, seeded=True, reconstructed=True, control=True,
+                         description="every element moved by the whole budget with a random "
+                         "sign: the same-budget noise, no gradient")
+"""The noise control (:func:`random_sign`): FGSM's budget with random signs."""
+
+ATTACKS: dict[str, AttackSpec] = {s.name: s for s in (FGSM, BIM, PGD, RANDOM_SIGN)}
+"""The registry of attacks, by name; :func:`register_attack` adds one."""
+
+
+def register_attack(spec: AttackSpec) -> AttackSpec:
+    """Add ``spec`` to :data:`ATTACKS` (its name must be new): profiles, stages, the
+    explorer and the report then know it. Returns ``spec``."""
+    if spec.name in ATTACKS or spec.name == "clean":
+        raise ValueError(f"an attack named {spec.name!r} exists already")
+    if not spec.params or spec.params[0].kind != "budget":
+        raise ValueError(f"attack {spec.name!r}: its first setting must be its budget")
+    ATTACKS[spec.name] = spec
+    return spec
+
+
+def attack_spec(name: str) -> AttackSpec:
+    """The registry entry ``name``, with an error that lists the known ones."""
+    try:
+        return ATTACKS[name]
+    except KeyError:
+        raise ValueError(f"unknown attack {name!r}; choose one of {tuple(ATTACKS)}") from None
+
+
+def attacks_where(**flags: bool) -> tuple[str, ...]:
+    """Names of the registered attacks whose flags are as given, in the registry's order
+    (``attacks_where(reconstructed=True)``)."""
+    return tuple(n for n, s in ATTACKS.items()
+                 if all(getattr(s, k) == v for k, v in flags.items()))
+
+
+def control_name() -> str:
+    """The same-budget noise control's name."""
+    return attacks_where(control=True)[0]
+
+
 def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
            labels: str = "predicted", y_true=None, batch_size: int | None = None,
            row_seeds=None) -> AttackResult:
@@ -458,15 +636,15 @@ def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
     Parameters
     ----------
     model : torch.nn.Module
-        The attacked classifier (unused by ``"random_sign"``).
+        The attacked classifier (unused by an attack that does not use the model).
     x : torch.Tensor or numpy.ndarray, shape (batch, F, T)
         Clean input in dB.
-    name : {"fgsm", "bim", "pgd", "random_sign"}
+    name : a registered attack (:data:`ATTACKS`: "fgsm", "bim", "pgd", "random_sign", ...)
     params : dict, optional
-        Keyword settings of the attack: ``eps``, ``step``, ``iters``, ``clip``
-        (a range, or ``True`` for :data:`CLIP_DB`), ``random_start`` and
-        ``seed`` (PGD, random sign) where they apply; missing ones take SPEC's
-        defaults. :func:`attack_params` reads them from a profile.
+        Its settings (``eps``, ``step``, ``iters``, ``random_start``... as its
+        :class:`AttackSpec` lists them), plus ``clip`` (a range, or ``True`` for
+        :data:`CLIP_DB`) and ``seed`` (a seeded attack's single generator); missing
+        ones take SPEC's defaults. :func:`attack_params` reads them from a profile.
     labels : {"predicted", "true"}
         ``"predicted"``: the model's own predictions on ``x`` (the authors'
         setting); ``"true"``: ``y_true``.
@@ -484,78 +662,60 @@ def attack(model: torch.nn.Module, x, name: str, params: dict | None = None,
     -------
     AttackResult
     """
-    name = name.lower()
-    if name not in ATTACKS:
-        raise ValueError(f"unknown attack {name!r}; choose one of {ATTACKS}")
+    spec = attack_spec(name.lower())
     params = dict(params or {})
-    eps = float(params.pop("eps", EPS_DB))
     clip = params.pop("clip", None)
     if isinstance(clip, bool):  # a profile's on/off switch
         clip = CLIP_DB if clip else None
     clip = _check_clip(clip)
     seed = params.pop("seed", None)
     seed = None if seed is None else int(seed)
-    step = params.pop("step", BIM_STEP_DB)
-    iters = params.pop("iters", BIM_ITERS)
-    random_start = bool(params.pop("random_start", True))
-    if params:
-        raise ValueError(f"unknown settings {sorted(params)} for attack {name!r}; "
-                         "allowed: eps, step, iters, clip, random_start, seed")
-
-    if name == "random_sign":
-        generator = _generator(seed, x) if row_seeds is None else None
-        return AttackResult(random_sign(x, eps, clip=clip, generator=generator,
-                                        row_seeds=row_seeds), name, eps,
-                            None, 0, None, clip, False, seed, None)
-
-    if labels == "predicted":
-        y = predicted_labels(model, x, batch_size=batch_size)
-    elif labels == "true":
-        if y_true is None:
-            raise ValueError("labels='true' needs y_true, the true class of each segment")
-        y = y_true
-    else:
-        raise ValueError(f"labels must be 'predicted' or 'true', got {labels!r}")
-
-    if name == "fgsm":
-        x_adv = fgsm(model, x, y, eps=eps, clip=clip, batch_size=batch_size)
-        return AttackResult(x_adv, name, eps, eps, 1, labels, clip, False, None, y)
-    step, iters = float(step), int(iters)
-    if name == "bim":
-        x_adv = bim(model, x, y, eps=eps, step=step, iters=iters, clip=clip,
-                    batch_size=batch_size)
-        return AttackResult(x_adv, name, eps, step, iters, labels, clip, False, None, y)
-    generator = _generator(seed, x) if random_start and row_seeds is None else None
-    x_adv = pgd(model, x, y, eps=eps, step=step, iters=iters, random_start=random_start,
-                clip=clip, generator=generator, batch_size=batch_size, row_seeds=row_seeds)
-    return AttackResult(x_adv, name, eps, step, iters, labels, clip, random_start,
-                        seed if random_start else None, y)
+    settings = spec.check(params, f"attack {spec.name!r}")
+    generator = _generator(seed, x) if spec.seeded and row_seeds is None else None
+    y = None
+    if spec.uses_model:
+        if labels == "predicted":
+            y = predicted_labels(model, x, batch_size=batch_size)
+        elif labels == "true":
+            if y_true is None:
+                raise ValueError("labels='true' needs y_true, the true class of each segment")
+            y = y_true
+        else:
+            raise ValueError(f"labels must be 'predicted' or 'true', got {labels!r}")
+    x_adv = spec.run(model, x, y, clip=clip, batch_size=batch_size, generator=generator,
+                     row_seeds=row_seeds, **settings)
+    iters = settings.get("iters", 1 if spec.uses_model else 0)
+    step = settings.get("step", settings["eps"] if spec.uses_model else None)
+    random_start = bool(settings.get("random_start", False))
+    drew = spec.seeded and (random_start or "random_start" not in settings)
+    return AttackResult(x_adv, spec.name, settings["eps"], step, int(iters),
+                        labels if spec.uses_model else None, clip, random_start,
+                        seed if drew else None, y)
 
 
-_PROFILE_PREFIX = {"fgsm": "fgsm", "bim": "bim", "pgd": "pgd", "random_sign": "noise"}
+_FLAT_KEYS = {"fgsm_eps": "fgsm: {eps: ...}", "bim_eps": "bim: {eps: ...}",
+              "bim_step": "bim: {step: ...}", "bim_iters": "bim: {iters: ...}",
+              "pgd_eps": "pgd: {eps: ...}", "pgd_step": "pgd: {step: ...}",
+              "pgd_iters": "pgd: {iters: ...}", "noise_eps": "random_sign: {eps: ...}"}
+"""The settings' keys before each attack had a section of its own, and where they went."""
 
 
 def attack_params(attacks_profile: dict, name: str) -> dict:
     """The :func:`attack` settings of ``name`` from a profile's ``attacks`` section.
 
-    Reads ``{prefix}_eps``, ``{prefix}_step``, ``{prefix}_iters`` (prefix ``fgsm``,
-    ``bim``, ``pgd`` or ``noise`` for random sign), ``clip`` and ``seed`` (PGD
-    and random sign); the labels are the profile's ``labels`` key.
+    Reads the attack's own section (``attacks.<name>``; its defaults where it is
+    missing), ``clip`` and, for a seeded attack, ``seed``; the labels are the
+    profile's ``labels`` key.
 
     Examples
     --------
-    >>> attack_params({"bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10, "clip": False}, "bim")
-    {'eps': 0.3, 'clip': False, 'step': 0.1, 'iters': 10}
+    >>> attack_params({"bim": {"eps": 0.3, "step": 0.1, "iters": 10}, "clip": False}, "bim")
+    {'eps': 0.3, 'step': 0.1, 'iters': 10, 'clip': False}
     """
-    if name not in _PROFILE_PREFIX:
-        raise ValueError(f"unknown attack {name!r}; choose one of {ATTACKS}")
-    prefix = _PROFILE_PREFIX[name]
-    out = {"eps": attacks_profile.get(f"{prefix}_eps", EPS_DB),
+    spec = attack_spec(name)
+    out = {**spec.check(attacks_profile.get(name) or {}, f"attacks.{name}"),
            "clip": attacks_profile.get("clip", None)}
-    if name in ("bim", "pgd"):
-        out["step"] = attacks_profile.get(f"{prefix}_step", BIM_STEP_DB)
-        out["iters"] = attacks_profile.get(f"{prefix}_iters", BIM_ITERS)
-    if name in ("pgd", "random_sign") and attacks_profile.get("seed") is not None:
+    if spec.seeded and attacks_profile.get("seed") is not None:
         out["seed"] = attacks_profile["seed"]
     return out
 
@@ -564,12 +724,9 @@ def budget_params(attacks_profile: dict, name: str, eps: float) -> dict:
     """:func:`attack_params` of ``name`` at another budget ``eps``, the step scaled with it.
 
     The iterative attacks keep the paper's ratio of step to budget (0.1 dB for 0.3 dB):
-    ``step = eps / 3``. Used by the eps sweep and the explorer.
+    ``step = eps / 3`` (:meth:`AttackSpec.at_budget`). Used by the eps sweep and the explorer.
     """
-    params = {**attack_params(attacks_profile, name), "eps": float(eps)}
-    if "step" in params:
-        params["step"] = float(eps) / 3.0
-    return params
+    return attack_spec(name).at_budget(attack_params(attacks_profile, name), eps)
 
 
 def _generator(seed: int | None, x) -> torch.Generator | None:
@@ -586,75 +743,58 @@ class RoundTrip(torch.nn.Module):
     """A 2D CNN seen through the trip to audio: dB spectrogram -> audio -> dB features -> logits.
 
     The forward pass is differentiable end to end, so an attack on this module takes
-    its gradient through the reconstruction (the attacker still uses only the 2D CNN):
+    its gradient through the reconstruction (the attacker still uses only the 2D CNN).
+    The trip is the representation's own (:attr:`specadv.roundtrip.Representation.differentiable`):
 
-    - ``rep="stft"``: the dB perturbation is applied to the original complex STFT
-      (``original_stft``, whose phase is kept) and inverted (``torch.istft``): the same
-      audio as :func:`specadv.reconstruction.stft_to_audio` with ``original_stft``;
-    - ``rep="stft_paper"``: the authors' inverse of their form
-      (:func:`specadv.reconstruction.stft_paper_to_audio`; the real part perturbed, the
-      clean imaginary part of ``original_stft`` put back), exact and differentiable;
-    - ``rep="mel"``: a surrogate of :func:`specadv.reconstruction.mel_to_audio`, whose
+    - the STFT forms: their exact inverses from the original complex STFT
+      (``original_stft``: the magnitude's phase kept; the authors' form's clean
+      imaginary part put back), the same audio as the reconstruction stage;
+    - the Mel: a surrogate of :func:`specadv.reconstruction.mel_to_audio`, whose
       Griffin-Lim from a random phase cannot be differentiated usefully through 32
-      momentum iterations: the Mel magnitude ``10 ** (x / 10)``, the clamped
-      least-squares solve (librosa's pseudo-inverse start), then ``n_iter`` unrolled
-      plain Griffin-Lim iterations from ``samples`` random phases. The output is the mean
-      of the log-probabilities over the random starts (expectation over transformation,
-      Athalye et al. 2018); each forward pass draws new starts unless ``fixed_seed``.
+      momentum iterations: the Mel magnitude, the clamped least-squares solve
+      (librosa's pseudo-inverse start), then ``n_iter`` unrolled plain Griffin-Lim
+      iterations from ``samples`` random phases. For such a stochastic trip the output is
+      the mean of the log-probabilities over the random starts (expectation over
+      transformation, Athalye et al. 2018); each forward pass draws new starts unless
+      ``fixed_seed``.
 
-    The reconstructed audio's features are computed again (:func:`specadv.features.mel_db`
-    or :func:`~specadv.features.stft_db`, ``ref=max``, so the audio's level does not
-    matter) and classified by ``model``.
+    The reconstructed audio's features are computed again (the representation's ``db``,
+    ``ref=max`` where it has one, so the audio's level does not matter) and classified by
+    ``model``.
+
+    Parameters
+    ----------
+    rep : a :class:`specadv.roundtrip.Representation`, or its name in the registry.
     """
 
-    def __init__(self, model: torch.nn.Module, rep: str, original_stft: torch.Tensor | None = None,
+    def __init__(self, model: torch.nn.Module, rep, original_stft: torch.Tensor | None = None,
                  length: int = WINDOW_SAMPLES, n_iter: int = 4, samples: int = 2, seed: int = 0,
                  fixed_seed: bool = False):
         super().__init__()
-        if rep not in ("mel", "stft", "stft_paper"):
-            raise ValueError(f"rep must be 'mel', 'stft' or 'stft_paper', not {rep!r}")
-        if rep != "mel" and original_stft is None:
-            raise ValueError("the STFT round trip needs the original complex STFT "
-                             "(specadv.features.stft of the original audio): original_stft=")
+        from specadv.roundtrip import representation
+
+        r = representation(rep) if isinstance(rep, str) else rep
+        if r.differentiable is None:
+            raise ValueError(f"representation {r.name!r} has no differentiable inverse")
         if n_iter < 0 or samples < 1:
             raise ValueError(f"n_iter must be >= 0 and samples >= 1 (got {n_iter}, {samples})")
-        self.model, self.rep, self.length = model, rep, int(length)
+        if original_stft is None and r.needs_stft:
+            raise ValueError(f"the {r.title} round trip needs the original complex STFT "
+                             "(specadv.features.stft of the original audio): original_stft=")
+        self.model, self.rep, self.length = model, r, int(length)
         self.original_stft = original_stft
         self.n_iter, self.samples, self.seed, self.fixed_seed = int(n_iter), int(samples), int(seed), \
             bool(fixed_seed)
         self._calls = 0
 
     def audio(self, x_db: torch.Tensor, k: int = 0) -> torch.Tensor:
-        """The (differentiable) reconstruction of ``x_db``; ``k``: which random start (Mel)."""
-        from specadv import features, reconstruction
-
-        if self.rep == "stft":
-            # the reconstruction stage's own inverse: the dB change scales the original STFT
-            return reconstruction.stft_to_audio(x_db, original_stft=self.original_stft.to(
-                x_db.device), length=self.length)
-        if self.rep == "stft_paper":
-            # the authors' inverse: the perturbed real part, the clean imaginary part
-            z = self.original_stft.to(x_db.device)
-            return reconstruction.stft_paper_to_audio(x_db, z.imag, -z.real.amin(dim=(-2, -1)),
-                                                      length=self.length)
-        # librosa's pseudo-inverse start, clamped (no NNLS steps), then unrolled Griffin-Lim
-        s = reconstruction.mel_to_stft(torch.pow(10.0, x_db / 10.0), power=1.0, n_iter=0)
+        """The (differentiable) reconstruction of ``x_db``; ``k``: which random start."""
         seed = self.seed + k + (0 if self.fixed_seed else self._calls * self.samples)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        phase = (2 * torch.pi * torch.rand(s.shape[-2:], generator=gen, dtype=s.dtype)).to(s.device)
-        z = torch.polar(s, phase.expand_as(s))
-        for _ in range(self.n_iter):
-            zz = features.stft(reconstruction.istft(z, length=self.length))
-            z = s * zz / (zz.abs() + 1e-12)
-        return reconstruction.istft(z, length=self.length)
+        return self.rep.differentiable(x_db, self.original_stft, self.length, self.n_iter, seed)
 
     def forward(self, x_db: torch.Tensor) -> torch.Tensor:
-        from specadv import features
-
-        extract = {"mel": features.mel_db, "stft": lambda y: features.stft_db(y)[0],
-                   "stft_paper": lambda y: features.stft_paper_db(y)[0]}[self.rep]
-        draws = self.samples if self.rep == "mel" else 1
-        logp = sum(torch.log_softmax(self.model(extract(self.audio(x_db, k)).to(x_db.dtype)), 1)
+        draws = self.samples if self.rep.stochastic else 1
+        logp = sum(torch.log_softmax(self.model(self.rep.db(self.audio(x_db, k)).to(x_db.dtype)), 1)
                    for k in range(draws)) / draws
         self._calls += 1
         return logp
@@ -677,9 +817,9 @@ def reconstruction_aware(model: torch.nn.Module, x: torch.Tensor, rep: str, y=No
     model : the attacked 2D CNN.
     x : tensor ``(batch, F, T)``, dB; the whole batch is attacked at once (the STFT round
         trip needs the batch's original STFT).
-    rep : "mel", "stft" or "stft_paper".
+    rep : a representation (:class:`specadv.roundtrip.Representation` or its name).
     original_stft : complex tensor ``(batch, 257, T)``: ``features.stft`` of the original
-        audio (the STFT forms).
+        audio (where the representation's inverse needs it: the STFT forms).
     n_iter, samples, seed : the Mel surrogate's unrolled Griffin-Lim iterations, random
         starts per step, and seed.
     length : samples of the reconstructed audio (110250 for a 5-s segment).

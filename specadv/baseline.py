@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from specadv import attacks as atk
+
 __all__ = ["band_statistics", "linear_baseline_predict", "linear_baseline_accuracy",
            "linear_baseline_folds", "linear_baseline_attacked", "BandStatsLogistic",
            "dataset_baselines", "attacked_names", "BASELINE_C", "BASELINE_ATTACKS"]
@@ -30,14 +32,16 @@ __all__ = ["band_statistics", "linear_baseline_predict", "linear_baseline_accura
 BASELINE_C = 0.1
 """Inverse regularisation strength of the logistic regression."""
 
-BASELINE_ATTACKS = ("fgsm", "bim")
-"""The gradient attacks the baseline is put under (the paper's two), where a profile runs them."""
+BASELINE_ATTACKS = atk.attacks_where(baseline=True)
+"""The gradient attacks the baseline is put under (the paper's two), where a profile runs
+them: those the attack registry marks ``baseline`` (as it is at import; see
+:func:`attacked_names`)."""
 
 
 def attacked_names(names) -> tuple[str, ...]:
     """The attacks of ``names`` (a profile's ``attacks.names``) that the baseline is put
-    under: those of :data:`BASELINE_ATTACKS`, in that order."""
-    return tuple(a for a in BASELINE_ATTACKS if a in tuple(names))
+    under: those the attack registry marks ``baseline``, in the registry's order."""
+    return tuple(a for a in atk.attacks_where(baseline=True) if a in tuple(names))
 
 
 _CHUNK = 256  # segments converted to float32 at a time: a float16 memmap stays on disk
@@ -267,8 +271,6 @@ def linear_baseline_attacked(features_db, labels, splits, attacks_profile: dict,
     -------
     dict: attack name -> float array (n_rotations,) of segment-level accuracies.
     """
-    from specadv import attacks as atk
-
     unknown = set(names) - set(atk.ATTACKS)
     if unknown:
         raise ValueError(f"unknown attacks {sorted(unknown)}; choose from {atk.ATTACKS}")

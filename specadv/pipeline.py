@@ -15,11 +15,13 @@ from typing import Callable, TypeVar
 
 from specadv import artifacts, baseline
 from specadv.artifacts import RUNS_ENV, project_root
+from specadv.attacks import BIM
 from specadv.profiles import Profile, resolve_profile
-from specadv.roundtrip import REPRESENTATIONS, WAVE, Inversion, representation
+from specadv.roundtrip import MEL, REPRESENTATIONS, WAVE, Inversion, representation
 from specadv.stages import attack, beyond, reconstruct, train
 from specadv.stages.dataset import Dataset, SegmentAudio, build_dataset
-from specadv.stages.keys import STAGE_VERSIONS, stage_key
+from specadv.stages import keys
+from specadv.stages.keys import STAGE_VERSIONS
 from specadv.stages.results import Results
 
 T = TypeVar("T")
@@ -70,8 +72,25 @@ class Run:
         return self._memo[key] if key in self._memo else self._memo.setdefault(key, make())
 
     def key(self, stage: str, kind: str | None = None, fold: int = 0, **extra) -> dict:
-        """The settings that name the cache entry of ``stage`` (:func:`specadv.stages.keys.stage_key`)."""
-        return stage_key(self, stage, kind, fold, **extra)
+        """The settings that name the cache entry of ``stage`` (and of ``kind``, ``fold``):
+        the key made by :mod:`specadv.stages.keys` from the profile and its inputs' keys."""
+        p, ds = self.profile, lambda: self.dataset().key
+        fms = lambda: {t: m.key for t, m in self.fold_models(fold).items()}  # noqa: E731
+        make = {"corpus": lambda: keys.corpus(p),
+                "dataset": lambda: keys.dataset(p, self.corpus_path(), REPRESENTATIONS),
+                "baseline": lambda: keys.baseline(p, ds(), kind, self.baseline_attacks),
+                "model": lambda: keys.model(p, ds(), kind, fold, extra.get("validation")),
+                "attacks": lambda: keys.attacks(p, self.models(kind)[fold].key),
+                "reconstruction": lambda: keys.reconstruction(
+                    p, self.attacks(kind)[fold].entry.folder.name, fms(), self.examples_in(fold)),
+                "aware": lambda: keys.aware(p, fms(), self.beyond_positions(fold)),
+                "inversion": lambda: keys.inversion(
+                    self.attacks(MEL.name)[fold].entry.folder.name, fms()[WAVE],
+                    self.inversion_variants(), p["beyond"]["librosa_segments"] if fold == 0 else 0,
+                    self.beyond_positions(fold))}
+        if stage not in make:
+            raise ValueError(f"unknown stage {stage!r}; the stages are {sorted(make)}")
+        return make[stage]()
 
     # -- corpus and dataset ---------------------------------------------------------------
     def corpus_path(self) -> Path:
@@ -149,62 +168,49 @@ class Run:
     @property
     def conditions(self) -> tuple[str, ...]:
         """What is reconstructed: the clean spectrogram and each reconstructed attack's."""
-        return ("clean",) + tuple(a for a in self.attack_names if a in attack.RECONSTRUCTED_ATTACKS)
+        return ("clean",) + tuple(a for a in self.attack_names if a in attack.reconstructed_attacks())
 
     def _per_fold(self, name: str, kind, make: Callable[[int], T]) -> list[T]:
         return self.memoised((name, kind), lambda: [make(k) for k in range(self.dataset().n_folds)])
+    def per_fold(self, stage: str, kind, compute, load, entry: str | None = None) -> list:
+        """``stage`` of ``kind`` with the fold as its dimension: for each fold ``k``,
+        ``load(e, k)`` of its entry (named by :meth:`key`), ``compute(e, k)`` filling it first
+        where there is none."""
+        name = entry or (f"{stage}-{kind}" if kind else stage)
+        return self._per_fold(stage, kind, lambda k: self.stage(
+            name, self.key(stage, kind, k), lambda e: compute(e, k), lambda e: load(e, k)))
 
     def attacks(self, rep: str) -> list[attack.FoldAttacks]:
         """The attacks on every fold's 2D CNN of ``rep`` (:class:`~specadv.stages.attack.FoldAttacks`)."""
-        ds = self.dataset()
-
-        def fold(k):
-            fm = self.models(rep)[k]
-            return self.stage(f"attacks-{rep}", self.key("attacks", rep, k), lambda e: (
-                attack.attack_fold(e, fm.model, rep, ds.features(rep), fm.test_idx, ds.labels,
-                                   self.profile["attacks"], self.device, self.progress, k)),
-                lambda e: attack.FoldAttacks.load(e, rep, k, fm.test_idx, self.attack_names))
-
-        return self._per_fold("attacks", rep, fold)
+        ds, fms = self.dataset(), self.models(rep)
+        return self.per_fold("attacks", rep, lambda e, k: attack.attack_fold(
+            e, fms[k].model, rep, ds.features(rep), fms[k].test_idx, ds.labels,
+            self.profile["attacks"], self.device, self.progress, k),
+            lambda e, k: attack.FoldAttacks.load(e, rep, k, fms[k].test_idx, self.attack_names))
 
     def reconstructions(self, rep: str) -> list[reconstruct.FoldReconstruction]:
         """Audio from every fold's clean and adversarial test spectrograms, measured and classified."""
-        ds, r = self.dataset(), self.profile["reconstruction"]
-
-        def fold(k):
-            fa, ex = self.attacks(rep)[k], self.examples_in(k)
-            compute = lambda e: reconstruct.reconstruct_fold(  # noqa: E731
-                ds, rep, k, fa.test_idx, {c: fa.delta(c) for c in self.conditions[1:]},
-                {t: m.model for t, m in self.fold_models(k).items()},
-                Inversion.from_profile(r), r["batch_size"], ex, self.device,
-                self.progress).save(e)
-            return self.stage(f"reconstruction-{rep}", self.key("reconstruction", rep, k),
-                              compute, lambda e: reconstruct.FoldReconstruction.load(
-                                  e, rep, k, fa.test_idx, self.conditions, TARGETS, ex))
-
-        return self._per_fold("reconstructions", rep, fold)
+        ds, r, fas = self.dataset(), self.profile["reconstruction"], self.attacks(rep)
+        return self.per_fold("reconstruction", rep, lambda e, k: reconstruct.reconstruct_fold(
+            ds, rep, k, fas[k].test_idx, {c: fas[k].delta(c) for c in self.conditions[1:]},
+            {t: m.model for t, m in self.fold_models(k).items()}, Inversion.from_profile(r),
+            r["batch_size"], self.examples_in(k), self.device, self.progress).save(e),
+            lambda e, k: reconstruct.FoldReconstruction.load(
+                e, rep, k, fas[k].test_idx, self.conditions, TARGETS, self.examples_in(k)))
 
     def beyond_positions(self, fold: int):
         """Positions in fold ``fold``'s test segments of the beyond-the-paper subset."""
-        return beyond.subset_positions(self.dataset().split(fold)[1],
-                                       self.profile["beyond"]["segments_per_fold"],
-                                       self.examples().values())
+        return beyond.subset_positions(self.dataset().split(fold)[1], self.profile["beyond"][
+            "segments_per_fold"], self.examples().values())
 
     def aware(self, rep: str) -> list[beyond.FoldAware]:
         """The reconstruction-aware attack on each fold's subset (:meth:`beyond_positions`)."""
-        ds, p = self.dataset(), self.profile
-
-        def fold(k):
-            pos = self.beyond_positions(k)
-            compute = lambda e: beyond.aware_fold(  # noqa: E731
-                ds, rep, k, pos, {t: m.model for t, m in self.fold_models(k).items()},
-                p["attacks"], p["beyond"], Inversion.from_profile(p["reconstruction"]),
-                self.examples().values(), self.device, self.progress).save(e, str(self.device))
-            return self.stage(f"aware-{rep}", self.key("aware", rep, k), compute,
-                              lambda e: beyond.FoldAware.load(e, rep, k, pos,
-                                                              ds.split(k)[1][pos], TARGETS))
-
-        return self._per_fold("aware", rep, fold)
+        ds, p, pos = self.dataset(), self.profile, self.beyond_positions
+        return self.per_fold("aware", rep, lambda e, k: beyond.aware_fold(
+            ds, rep, k, pos(k), {t: m.model for t, m in self.fold_models(k).items()},
+            p["attacks"], p["beyond"], Inversion.from_profile(p["reconstruction"]),
+            self.examples().values(), self.device, self.progress).save(e, str(self.device)),
+            lambda e, k: beyond.FoldAware.load(e, rep, k, pos(k), ds.split(k)[1][pos(k)], TARGETS))
 
     def inversion_variants(self) -> list[tuple[str, dict]]:
         """The Mel inversions of the sweep (:func:`specadv.stages.beyond.inversion_variants`)."""
@@ -212,19 +218,13 @@ class Run:
 
     def inversion_sweep(self) -> list[beyond.FoldInversion]:
         """Each Mel inversion variant on each fold's subset (librosa's point on fold 1)."""
-        ds = self.dataset()
-
-        def fold(k):
-            pos, settings = self.beyond_positions(k), self.key("inversion", "mel", k)
-            compute = lambda e: e.commit(rows=beyond.inversion_fold(  # noqa: E731
-                ds, k, pos, self.attacks("mel")[k].delta("bim"), self.models(WAVE)[k].model,
-                self.inversion_variants(), settings["librosa"],
-                self.profile["reconstruction"]["seed"], self.device, self.progress).rows,
-                device=str(self.device))
-            return self.stage("inversion", settings, compute, lambda e: beyond.FoldInversion(
-                k, pos, ds.split(k)[1][pos], e.info()["rows"]))
-
-        return self._per_fold("inversion", None, fold)
+        ds, pos = self.dataset(), self.beyond_positions
+        return self.per_fold("inversion", MEL.name, lambda e, k: e.commit(rows=beyond.inversion_fold(
+            ds, k, pos(k), self.attacks(MEL.name)[k].delta(BIM.name), self.models(WAVE)[k].model,
+            self.inversion_variants(), self.key("inversion", MEL.name, k)["librosa"],
+            self.profile["reconstruction"]["seed"], self.device, self.progress).rows,
+            device=str(self.device)), lambda e, k: beyond.FoldInversion(
+                k, pos(k), ds.split(k)[1][pos(k)], e.info()["rows"]), entry="inversion")
 
     # -- what the book renders ------------------------------------------------------------
     PARTS = ("models", "attacks", "reconstructions", "baselines", "aware", "inversion", "validation")

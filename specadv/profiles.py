@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import json
 import os
 from pathlib import Path
@@ -17,13 +18,14 @@ from typing import Any
 
 import yaml
 
+from .attacks import _FLAT_KEYS, ATTACKS, attacks_where
 from .constants import MIN_ENERGY, OVERLAP, WINDOW_SAMPLES
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 DEFAULT_PROFILE = "demo"
 PROFILE_ENV = "SPECADV_PROFILE"
 
-__all__ = ["DEFAULTS", "Profile", "ProfileError", "load_profile", "resolve_profile", "builtin_profiles",
+__all__ = ["DEFAULTS", "defaults", "Profile", "ProfileError", "load_profile", "resolve_profile", "builtin_profiles",
            "DEFAULT_PROFILE", "PROFILE_ENV"]
 
 # The paper's settings (SPEC.md). ``null`` where a profile must choose.
@@ -81,15 +83,13 @@ DEFAULTS: dict[str, Any] = {
         "names": ["fgsm", "bim", "pgd", "random_sign"],  # random_sign: the same-budget control
         "labels": "predicted",     # cleverhans' default, as the authors ran it; or "true"
         "clip": False,             # clip adversarial dB to [-80, 0]; the authors did not
-        "fgsm_eps": 0.3,
-        "bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10,
-        "pgd_eps": 0.3, "pgd_step": 0.1, "pgd_iters": 10,
-        "noise_eps": 0.3,
         "sweep_eps": [0.03, 0.1, 0.3, 1.0, 3.0],
         "sweep_attacks": ["bim", "pgd"],  # drawn against eps beside the random-sign control
         "sweep_max_segments": 2000,
         "batch_size": 256,
         "seed": 0,
+        # and one section per attack of the registry (specadv.attacks.ATTACKS), its
+        # settings and their defaults, e.g. bim: {eps: 0.3, step: 0.1, iters: 10}
     },
     "reconstruction": {
         "n_iter": 32, "momentum": 0.99,    # librosa's Griffin-Lim defaults
@@ -112,6 +112,26 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+ATTACK_COMMON = tuple(DEFAULTS["attacks"])
+"""The ``attacks`` section's keys shared by every attack (the rest: one section per attack)."""
+
+# keys whose default is null ("none", "as another key") and the type they take when set
+NULLABLE = {"corpus.path": str, "model2d.width_stft": int, "model2d.input_norm_stft": str,
+            "model2d.input_pool_stft": list, "train2d.epochs_stft": int, "train2d.lr_stft": float,
+            "train2d.early_stopping_patience": int, "train1d.early_stopping_patience": int}
+
+
+def defaults() -> dict:
+    """:data:`DEFAULTS` with a section per attack of the registry as it is now (an attack
+    registered after import has its section too)."""
+    d = copy.deepcopy(DEFAULTS)
+    d["attacks"].update({name: spec.defaults() for name, spec in ATTACKS.items()})
+    return d
+
+
+DEFAULTS["attacks"].update({name: spec.defaults() for name, spec in ATTACKS.items()})
+
+
 class ProfileError(ValueError):
     """A profile that cannot be used; the message names the key and what is valid."""
 
@@ -121,9 +141,17 @@ def builtin_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
 
 
-def _type_ok(default, value) -> bool:
-    if default is None or value is None:
-        return True
+def _type_ok(default, value, key: str) -> bool:
+    if default is None:
+        # null (its meaning: none, or "as another key"), or a value of the key's type
+        want = NULLABLE.get(key)
+        if value is None or want is None:
+            return True
+        if want is float:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, want) and not isinstance(value, bool)
+    if value is None:
+        return False  # null only where the key means "none" (its default is null)
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, float):
@@ -142,7 +170,11 @@ def _merge(defaults: dict, overrides: dict, where: str, source: str) -> dict:
     out = copy.deepcopy(defaults)
     for key, value in overrides.items():
         if key not in defaults:
-            raise ProfileError(f"{source}: unknown key '{where}{key}'. Valid keys"
+            hint = ""
+            if where == "attacks." and key in _FLAT_KEYS:
+                hint = (f" (each attack has a section of its own now: write "
+                        f"`attacks: {{{_FLAT_KEYS[key]}}}`)")
+            raise ProfileError(f"{source}: unknown key '{where}{key}'{hint}. Valid keys"
                                f"{' of ' + where.rstrip('.') if where else ''}: "
                                f"{', '.join(sorted(defaults))}")
         default = defaults[key]
@@ -151,12 +183,19 @@ def _merge(defaults: dict, overrides: dict, where: str, source: str) -> dict:
                 raise ProfileError(f"{source}: '{where}{key}' must be a mapping of "
                                    f"{', '.join(sorted(default))}; got {value!r}")
             out[key] = _merge(default, value, f"{where}{key}.", source)
-        elif not _type_ok(default, value):
-            raise ProfileError(f"{source}: '{where}{key}' must be of type "
-                               f"{type(default).__name__} (like the default {default!r}); "
+        elif not _type_ok(default, value, f"{where}{key}"):
+            if value is None:
+                raise ProfileError(f"{source}: '{where}{key}' may not be null: give a value of "
+                                   f"type {type(default).__name__} (the default is {default!r})")
+            want = type(default).__name__ if default is not None else \
+                f"{NULLABLE[where + key].__name__} or null"
+            raise ProfileError(f"{source}: '{where}{key}' must be of type {want}"
+                               f"{f' (like the default {default!r})' if default is not None else ''}; "
                                f"got {value!r} ({type(value).__name__})")
         else:
-            out[key] = float(value) if isinstance(default, float) else value
+            out[key] = float(value) if isinstance(default, float) or (
+                default is None and NULLABLE.get(where + key) is float and value is not None) \
+                else value
     return out
 
 
@@ -181,15 +220,41 @@ def _validate(p: dict, source: str) -> None:
         raise ProfileError(f"{source}: folds.kind must be 'stratified' (the paper's folds, any "
                            "corpus) or 'filtered' (GTZAN's fault-filtered split, a GTZAN copy "
                            f"only); got {p['folds']['kind']!r}")
-    if p["attacks"]["labels"] not in ("predicted", "true"):
-        raise ProfileError(f"{source}: attacks.labels must be 'predicted' or 'true'")
-    known = ("fgsm", "bim", "pgd", "random_sign")
-    names = p["attacks"]["names"]
-    if any(n not in known for n in p["attacks"]["sweep_attacks"]):
-        raise ProfileError(f"{source}: attacks.sweep_attacks may list {', '.join(known)}")
-    if any(n not in known for n in names) or not {"fgsm", "bim"} <= set(names):
-        raise ProfileError(f"{source}: attacks.names must list fgsm and bim (the paper's) and "
-                           f"may add pgd and random_sign; got {names}")
+    a = p["attacks"]
+    if a["labels"] not in ("predicted", "true"):
+        raise ProfileError(f"{source}: attacks.labels must be 'predicted' or 'true'; "
+                           f"got {a['labels']!r}")
+    known, paper = tuple(ATTACKS), attacks_where(paper=True)
+    for key in ("names", "sweep_attacks"):
+        unknown = [n for n in a[key] if n not in known]
+        if unknown:
+            raise ProfileError(f"{source}: attacks.{key} lists unknown attack(s) {unknown}; "
+                               f"the registered attacks are {', '.join(known)}")
+    if not set(paper) <= set(a["names"]):
+        raise ProfileError(f"{source}: attacks.names must list the paper's attacks "
+                           f"({', '.join(paper)}) and may add others of {', '.join(known)}; "
+                           f"got {a['names']}")
+    for name, spec in ATTACKS.items():
+        try:
+            a[name] = spec.check(a[name], f"attacks.{name}")
+        except ValueError as exc:
+            raise ProfileError(f"{source}: {exc}") from None
+    if any(not (isinstance(e, (int, float)) and math.isfinite(e) and e >= 0)
+           for e in a["sweep_eps"]):
+        raise ProfileError(f"{source}: attacks.sweep_eps must be finite budgets >= 0 (dB); "
+                           f"got {a['sweep_eps']}")
+    for key in ("sweep_max_segments", "batch_size"):
+        if a[key] < 1:
+            raise ProfileError(f"{source}: attacks.{key} must be a positive integer; "
+                               f"got {a[key]!r}")
+    r = p["reconstruction"]
+    if r["n_iter"] < 0 or r["nnls_iter"] < 0 or not math.isfinite(r["momentum"]):
+        raise ProfileError(f"{source}: reconstruction.n_iter and nnls_iter must be integers "
+                           f">= 0 and momentum a finite number; got n_iter={r['n_iter']!r}, "
+                           f"nnls_iter={r['nnls_iter']!r}, momentum={r['momentum']!r}")
+    if r["init"] not in ("random", "pghi"):
+        raise ProfileError(f"{source}: reconstruction.init must be 'random' (librosa's) or "
+                           f"'pghi'; got {r['init']!r}")
     if p["device"] not in ("auto", "cpu", "cuda"):
         raise ProfileError(f"{source}: device must be auto, cpu or cuda; got {p['device']!r}")
     for section in ("train2d", "train1d"):
@@ -200,8 +265,10 @@ def _validate(p: dict, source: str) -> None:
             raise ProfileError(f"{source}: {section}.optimizer must be 'adadelta' or 'adam'")
         if not 0.0 < t["val_fraction"] < 1.0:
             raise ProfileError(f"{source}: {section}.val_fraction must be between 0 and 1")
-        if t["epochs"] < 1 or t["batch_size"] < 1:
-            raise ProfileError(f"{source}: {section}.epochs and batch_size must be positive")
+        if t["epochs"] < 1 or t["batch_size"] < 1 or not (math.isfinite(t["lr"]) and t["lr"] > 0):
+            raise ProfileError(f"{source}: {section}.epochs and batch_size must be positive "
+                               f"integers and lr a positive number; got epochs={t['epochs']!r}, "
+                               f"batch_size={t['batch_size']!r}, lr={t['lr']!r}")
         if t["schedule"] not in ("constant", "onecycle"):
             raise ProfileError(f"{source}: {section}.schedule must be 'constant' (the paper's) "
                                f"or 'onecycle'; got {t['schedule']!r}")
@@ -284,7 +351,7 @@ def load_profile(name_or_path: str | os.PathLike | None = None, **overrides) -> 
     if isinstance(corpus_path, str) and not Path(corpus_path).expanduser().is_absolute():
         # a relative corpus folder is the profile file's neighbour, wherever the run starts
         data["corpus"]["path"] = str((path.parent / corpus_path).expanduser().resolve())
-    merged = _merge(DEFAULTS, data, "", source)
+    merged = _merge(defaults(), data, "", source)
     merged = _merge(merged, overrides, "", "override")
     _validate(merged, source)
     return Profile(merged)

@@ -25,7 +25,7 @@ from specadv import features, reconstruction
 from specadv.constants import HOP_LENGTH, N_CLASSES, N_FRAMES, N_MELS, N_STFT_BINS
 
 __all__ = ["Features", "Inversion", "Representation", "MEL", "STFT", "STFT_PAPER",
-           "REPRESENTATIONS", "WAVE", "MEL_WRITTEN_SAMPLES", "representation", "extract", "to_audio", "classify_audio", "probs",
+           "REPRESENTATIONS", "register_representation", "WAVE", "MEL_WRITTEN_SAMPLES", "representation", "extract", "to_audio", "classify_audio", "probs",
            "to_device", "Timer"]
 
 WAVE = "wave"  # the 1D CNN's input: the audio itself
@@ -80,8 +80,6 @@ class Representation:
     name : the key used everywhere (profile, cache, tables, book).
     title : how the book names it ("Mel").
     feature_shape : ``(F, T)`` of a 5-s segment.
-    architecture : which 2D CNN settings of a profile it uses (``model2d.dense_<a>``,
-        ``width_<a>``, ``train2d.epochs_<a>``...): ``"mel"`` or ``"stft"``.
     extract : audio ``(n, samples)`` -> :class:`Features`.
     db : audio -> the dB feature only (what a 2D CNN classifies).
     inverse : ``(db, features of the clean audio, Inversion)`` -> audio ``(n, samples)``,
@@ -91,12 +89,23 @@ class Representation:
         samples); ``None`` where the inverse already writes the original level (the
         STFT forms), so the two are the same audio.
     description : one line for the book.
+    differentiable : ``(x_db, original_stft, length, n_iter, seed)`` -> audio, the inverse
+        as a differentiable torch function (what the reconstruction-aware attack takes its
+        gradient through): exact where the inverse is (the STFT forms, from the original
+        complex STFT), a surrogate where it is not (the Mel's Griffin-Lim from a random
+        phase: ``n_iter`` unrolled iterations from the start drawn with ``seed``).
+    stochastic : whether ``differentiable`` draws a random start (an attack then averages
+        over several draws).
+    needs_stft : whether ``differentiable`` needs the original audio's complex STFT.
+    model_settings : a profile's ``model2d`` section -> this representation's own 2D CNN
+        settings (``width``, ``dense``, ``input_pool``, ``input_norm``, ``unshift``).
+    train_settings : a profile's ``train2d`` section -> its own training settings
+        (``epochs``, ``lr``).
     """
 
     name: str
     title: str
     feature_shape: tuple[int, int]
-    architecture: str
     extract: Callable[[torch.Tensor], Features] = field(repr=False)
     db: Callable[[torch.Tensor], torch.Tensor] = field(repr=False)
     inverse: Callable[[torch.Tensor, Features, Inversion], torch.Tensor] = field(repr=False)
@@ -106,6 +115,11 @@ class Representation:
     db_of: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, repr=False)
     """The dB feature from the audio's complex STFT (:func:`specadv.features.stft`): what
     :func:`classify_audio` uses to take one STFT for every 2D CNN."""
+    differentiable: Callable[..., torch.Tensor] | None = field(default=None, repr=False)
+    stochastic: bool = False
+    needs_stft: bool = False
+    model_settings: Callable[[Mapping], dict] | None = field(default=None, repr=False)
+    train_settings: Callable[[Mapping], dict] | None = field(default=None, repr=False)
 
     @property
     def model_name(self) -> str:
@@ -152,29 +166,107 @@ def _stft_paper_inverse(x_db: torch.Tensor, f: Features, inv: Inversion) -> torc
     return reconstruction.stft_paper_to_audio(x_db, f.stft.imag, f.shift)
 
 
+def _mel_differentiable(x_db: torch.Tensor, original_stft, length: int, n_iter: int,
+                        seed: int) -> torch.Tensor:
+    # librosa's pseudo-inverse start, clamped (no NNLS steps), then n_iter unrolled plain
+    # Griffin-Lim iterations from a random phase: a surrogate of mel_to_audio, whose 32
+    # momentum iterations from a random phase cannot usefully be differentiated
+    s = reconstruction.mel_to_stft(torch.pow(10.0, x_db / 10.0), power=1.0, n_iter=0)
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    phase = (2 * torch.pi * torch.rand(s.shape[-2:], generator=gen, dtype=s.dtype)).to(s.device)
+    z = torch.polar(s, phase.expand_as(s))
+    for _ in range(n_iter):
+        zz = features.stft(reconstruction.istft(z, length=length))
+        z = s * zz / (zz.abs() + 1e-12)
+    return reconstruction.istft(z, length=length)
+
+
+def _needs_stft(original_stft, name: str) -> torch.Tensor:
+    if original_stft is None:
+        raise ValueError(f"the {name} round trip needs the original complex STFT "
+                         "(specadv.features.stft of the original audio): original_stft=")
+    return original_stft
+
+
+def _stft_differentiable(x_db, original_stft, length, n_iter, seed) -> torch.Tensor:
+    # the reconstruction stage's own inverse: the dB change scales the original STFT
+    z = _needs_stft(original_stft, "STFT").to(x_db.device)
+    return reconstruction.stft_to_audio(x_db, original_stft=z, length=length)
+
+
+def _stft_paper_differentiable(x_db, original_stft, length, n_iter, seed) -> torch.Tensor:
+    # the authors' inverse: the perturbed real part, the clean imaginary part put back
+    z = _needs_stft(original_stft, "authors' STFT").to(x_db.device)
+    return reconstruction.stft_paper_to_audio(x_db, z.imag, -z.real.amin(dim=(-2, -1)),
+                                              length=length)
+
+
+def _mel_model(m: Mapping) -> dict:
+    """The Mel 2D CNN's own settings: the profile's general ``model2d`` keys."""
+    return {"width": m["width"], "dense": m["dense_mel"], "input_pool": list(m["input_pool"]),
+            "input_norm": m["input_norm"], "unshift": False}
+
+
+def _stft_model(unshift: bool = False) -> Callable[[Mapping], dict]:
+    """The STFT forms' own settings: the ``*_stft`` keys where they are set."""
+    def settings(m: Mapping) -> dict:
+        return {"width": m["width_stft"] or m["width"], "dense": m["dense_stft"],
+                "input_pool": list(m["input_pool_stft"] or m["input_pool"]),
+                "input_norm": m["input_norm_stft"] or m["input_norm"],
+                "unshift": bool(unshift and m["unshift_stft_paper"])}
+    return settings
+
+
+def _mel_train(t: Mapping) -> dict:
+    return {"epochs": t["epochs"], "lr": t["lr"]}
+
+
+def _stft_train(t: Mapping) -> dict:
+    return {"epochs": t["epochs_stft"] or t["epochs"],
+            "lr": t["lr_stft"] if t["lr_stft"] is not None else t["lr"]}
+
+
 MEL = Representation(
-    "mel", "Mel", (N_MELS, N_FRAMES), "mel", _mel_extract, features.mel_db, _mel_inverse,
+    "mel", "Mel", (N_MELS, N_FRAMES), _mel_extract, features.mel_db, _mel_inverse,
     _mel_written, "64 Mel bands in dB re the segment's maximum; inverted by NNLS and "
-    "Griffin-Lim", db_of=lambda z: features.mel_db_of(z)[0])
+    "Griffin-Lim", db_of=lambda z: features.mel_db_of(z)[0],
+    differentiable=_mel_differentiable, stochastic=True, model_settings=_mel_model,
+    train_settings=_mel_train)
 """The authors' Mel: 64 bands, ``power_to_db(ref=max)``; inverted by NNLS + Griffin-Lim."""
 
 STFT = Representation(
-    "stft", "STFT", (N_STFT_BINS, N_FRAMES), "stft", _stft_extract,
+    "stft", "STFT", (N_STFT_BINS, N_FRAMES), _stft_extract,
     lambda w: features.stft_db(w)[0], _stft_inverse, None,
     "the STFT's log-magnitude in dB re the segment's maximum (the clean method); inverted "
-    "with the original phase", db_of=lambda z: features.stft_db_of(z)[0])
+    "with the original phase", db_of=lambda z: features.stft_db_of(z)[0],
+    differentiable=_stft_differentiable, needs_stft=True, model_settings=_stft_model(), train_settings=_stft_train)
 """STFT log-magnitude, ``amplitude_to_db(ref=max)``; inverted with the original phase."""
 
 STFT_PAPER = Representation(
-    "stft_paper", "authors' STFT", (N_STFT_BINS, N_FRAMES), "stft", _stft_paper_extract,
+    "stft_paper", "authors' STFT", (N_STFT_BINS, N_FRAMES), _stft_paper_extract,
     lambda w: features.stft_paper_db(w)[0], _stft_paper_inverse, None,
     "the authors' form: the dB (re 1) of the STFT's real part shifted non-negative per "
     "segment; inverted with the clean imaginary part put back",
-    db_of=lambda z: features.stft_paper_db_of(z)[0])
+    db_of=lambda z: features.stft_paper_db_of(z)[0], differentiable=_stft_paper_differentiable, needs_stft=True,
+    model_settings=_stft_model(unshift=True), train_settings=_stft_train)
 """The authors' STFT form (:func:`specadv.features.stft_paper_db`): what made the paper's
 page; inverted by :func:`specadv.reconstruction.stft_paper_to_audio`."""
 
 REPRESENTATIONS: dict[str, Representation] = {r.name: r for r in (MEL, STFT, STFT_PAPER)}
+"""The registry of representations, by name; :func:`register_representation` adds one."""
+
+
+def register_representation(rep: Representation) -> Representation:
+    """Add ``rep`` to :data:`REPRESENTATIONS` (its name must be new, and not the 1D CNN's
+    ``"wave"``): the dataset, the stages, the report and the book's pages then know it."""
+    if rep.name in REPRESENTATIONS or rep.name == WAVE:
+        raise ValueError(f"a representation named {rep.name!r} exists already")
+    missing = [f for f in ("differentiable", "model_settings", "train_settings")
+               if getattr(rep, f) is None]
+    if missing:
+        raise ValueError(f"representation {rep.name!r} needs {missing}")
+    REPRESENTATIONS[rep.name] = rep
+    return rep
 
 
 def representation(name: str) -> Representation:

@@ -95,7 +95,9 @@ def test_every_representation_has_the_model_settings_it_names():
     for name, r in REPRESENTATIONS.items():
         assert r.name == name
         assert model_config(p, name)["input_shape"] == list(r.feature_shape)
-        assert r.architecture in ("mel", "stft")
+        own = r.model_settings(p["model2d"])
+        assert set(own) == {"width", "dense", "input_pool", "input_norm", "unshift"}
+        assert set(r.train_settings(p["train2d"])) == {"epochs", "lr"}
 
 
 def test_pipeline_run_stays_thin():

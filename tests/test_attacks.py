@@ -182,13 +182,13 @@ def test_attack_records_which_labels_were_used():
     assert noise.labels is None and noise.record()["seed"] == 1
     assert torch.equal(noise.x_adv, attack(model, x, "random_sign", {"seed": 1}).x_adv)
     from_profile = attack(model, x, "pgd", attack_params(
-        {"pgd_eps": 0.5, "pgd_step": 0.2, "pgd_iters": 3, "clip": True, "seed": 4}, "pgd"))
+        {"pgd": {"eps": 0.5, "step": 0.2, "iters": 3}, "clip": True, "seed": 4}, "pgd"))
     assert from_profile.record() == {"name": "pgd", "eps": 0.5, "step": 0.2, "iters": 3,
                                      "labels": "predicted", "clip": [-80.0, 0.0],
                                      "random_start": True, "seed": 4}
     with pytest.raises(ValueError, match="y_true"):
         attack(model, x, "fgsm", labels="true")
-    with pytest.raises(ValueError, match="unknown settings"):
+    with pytest.raises(ValueError, match="unknown setting"):
         attack(model, x, "bim", {"epsilon": 0.3})
 
 
@@ -275,7 +275,8 @@ def test_random_sign_moves_each_element_by_exactly_eps_and_is_reproducible():
 def test_budget_params_scale_the_step_with_eps_as_the_paper():
     from specadv.attacks import budget_params
 
-    profile = {"bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10, "clip": False, "noise_eps": 0.3}
+    profile = {"bim": {"eps": 0.3, "step": 0.1, "iters": 10}, "clip": False,
+               "random_sign": {"eps": 0.3}}
     assert budget_params(profile, "bim", 0.9) == {"eps": 0.9, "clip": False, "step": 0.3,
                                                   "iters": 10}
     assert budget_params(profile, "fgsm", 0.5)["eps"] == 0.5
@@ -463,7 +464,7 @@ def test_the_attack_stage_runs_in_exact_float32_with_cudnn_autotuning(tmp_path, 
     torch.manual_seed(0)
     model = Recorder(n_classes=10).eval()
     x_all = _db_inputs(8, seed=5, dtype=torch.float32).numpy()
-    settings = {**DEFAULTS["attacks"], "names": ["fgsm", "bim"], "bim_iters": 1,
+    settings = {**DEFAULTS["attacks"], "names": ["fgsm", "bim"], "bim": {"eps": 0.3, "step": 0.1, "iters": 1},
                 "sweep_eps": [0.3], "sweep_attacks": ["bim"]}
     entry = artifacts.Store(tmp_path).entry("attacks-x", {})
     stage.attack_fold(entry, model, "x", x_all, np.arange(8), np.zeros(8, np.int64), settings,

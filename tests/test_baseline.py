@@ -93,7 +93,7 @@ def test_bad_labels_and_indices_are_refused():
 
 # -- the baseline under the 2D CNN's attacks ----------------------------------------------
 _ATTACKS = {"names": ["fgsm", "bim", "random_sign"], "labels": "predicted", "clip": False,
-            "fgsm_eps": 0.3, "bim_eps": 0.3, "bim_step": 0.1, "bim_iters": 10}
+            "fgsm": {"eps": 0.3}, "bim": {"eps": 0.3, "step": 0.1, "iters": 10}}
 
 
 def _fitted(x, y, train_idx):
@@ -146,12 +146,12 @@ def test_an_attack_far_below_the_class_gap_keeps_the_baseline_one_far_above_brea
     splits = [_halves(len(y))]
     clean = linear_baseline_folds(x, y, splits)[0]
     assert clean >= 0.98
-    small = linear_baseline_attacked(x, y, splits, {**_ATTACKS, "fgsm_eps": 0.1, "bim_eps": 0.1,
-                                                    "bim_step": 0.04})
+    small = linear_baseline_attacked(x, y, splits, {**_ATTACKS, "fgsm": {"eps": 0.1},
+                                                    "bim": {"eps": 0.1, "step": 0.04, "iters": 10}})
     assert set(small) == {"fgsm", "bim"}
     assert small["fgsm"][0] == clean and small["bim"][0] == clean
-    large = linear_baseline_attacked(x, y, splits, {**_ATTACKS, "bim_eps": 8.0, "bim_step": 1.0,
-                                                    "bim_iters": 20}, names=("bim",))
+    large = linear_baseline_attacked(x, y, splits, {**_ATTACKS, "bim": {"eps": 8.0, "step": 1.0,
+                                                    "iters": 20}}, names=("bim",))
     assert set(large) == {"bim"} and large["bim"][0] <= 0.1
 
 

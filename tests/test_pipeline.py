@@ -31,7 +31,7 @@ BASE = {"name": NAME, "device": "cpu",
         "corpus": {"clips_per_genre": 2, "seconds": 6.0},
         "folds": {"n_splits": 2},
         "train2d": {"epochs": 1}, "train1d": {"epochs": 1},
-        "attacks": {"names": ["fgsm", "bim"], "bim_iters": 4, "sweep_attacks": ["bim"],
+        "attacks": {"names": ["fgsm", "bim"], "bim": {"iters": 4}, "sweep_attacks": ["bim"],
                     "sweep_eps": [0.3], "sweep_max_segments": 2},
         "reconstruction": {"n_iter": 2, "nnls_iter": 2}}
 N_FOLDS = BASE["folds"]["n_splits"]
@@ -138,7 +138,7 @@ def test_a_moved_run_folder_keeps_its_cache(base, tmp_path):
 
 
 def test_an_attack_setting_recomputes_the_attacks_reconstructions_and_attacked_baselines_only(base):
-    run, res, added = _rerun(base, attacks={"fgsm_eps": 0.2})
+    run, res, added = _rerun(base, attacks={"fgsm": {"eps": 0.2}})
     # the baselines are put under the same FGSM: one entry per representation, all folds
     assert _stages(added) == {**{s: N_FOLDS for s in LATER},
                               **{f"baseline-{r}": 1 for r in REPRESENTATIONS}}
@@ -147,7 +147,7 @@ def test_an_attack_setting_recomputes_the_attacks_reconstructions_and_attacked_b
         assert [m.key for m in res.models[kind]] == [m.key for m in base.res.models[kind]]
     for fa in res.attacks["mel"]:
         assert f"attacks-mel/{fa.entry.folder.name}" in added
-        assert fa.entry.info()["settings"]["attacks"]["fgsm_eps"] == 0.2
+        assert fa.entry.info()["settings"]["attacks"]["fgsm"]["eps"] == 0.2
         d = np.abs(np.asarray(fa.delta("fgsm"), np.float32))
         # FGSM moves each element by 0 (no gradient) or eps: the new eps, not the old 0.3
         assert np.all((d < 1e-6) | (np.abs(d - 0.2) < 1e-3)) and d.max() > 0.19
@@ -257,7 +257,7 @@ def test_trained_2d_cnns_have_the_papers_feature_maps_before_the_flatten(base):
 
 
 def test_stored_bim_perturbations_stay_within_eps_at_float16_precision(base):
-    eps = base.run.profile["attacks"]["bim_eps"]
+    eps = base.run.profile["attacks"]["bim"]["eps"]
     for rep in REPRESENTATIONS:
         for fa in base.res.attacks[rep]:
             d = np.abs(np.asarray(fa.delta("bim"), np.float32))

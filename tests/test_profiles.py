@@ -17,7 +17,8 @@ def test_builtin_profiles_load_and_paper_keeps_the_papers_settings():
     assert t["schedule"] == paper["train1d"]["schedule"] == "constant"
     assert t["validation"] == "segment" and t["early_stopping_patience"] is None
     a = paper["attacks"]
-    assert (a["fgsm_eps"], a["bim_eps"], a["bim_step"], a["bim_iters"]) == (0.3, 0.3, 0.1, 10)
+    assert (a["fgsm"]["eps"], a["bim"]["eps"], a["bim"]["step"], a["bim"]["iters"]) == \
+        (0.3, 0.3, 0.1, 10)
     assert a["labels"] == "predicted" and a["clip"] is False
     assert paper["folds"] == {"kind": "stratified", "n_splits": 3, "seed": 7}
     for name in ("smoke", "demo"):
@@ -35,8 +36,8 @@ def test_unknown_key_lists_the_valid_keys(tmp_path):
 
 def test_wrong_type_is_refused(tmp_path):
     f = tmp_path / "p.yaml"
-    f.write_text("attacks:\n  bim_iters: ten\n")
-    with pytest.raises(ProfileError, match="attacks.bim_iters.*int"):
+    f.write_text("attacks:\n  bim: {iters: ten}\n")
+    with pytest.raises(ProfileError, match="attacks.bim.iters.*int"):
         load_profile(f)
     f.write_text("attacks:\n  clip: 1\n")
     with pytest.raises(ProfileError, match="attacks.clip"):
@@ -58,8 +59,9 @@ def test_unknown_profile_name_lists_builtins():
 def test_overrides_and_digest():
     p = load_profile("smoke", device="cpu")
     assert p["device"] == "cpu"
-    q = load_profile("smoke", attacks={"fgsm_eps": 0.5})
-    assert q["attacks"]["fgsm_eps"] == 0.5 and q["attacks"]["bim_eps"] == DEFAULTS["attacks"]["bim_eps"]
+    q = load_profile("smoke", attacks={"fgsm": {"eps": 0.5}})
+    assert q["attacks"]["fgsm"]["eps"] == 0.5
+    assert q["attacks"]["bim"]["eps"] == DEFAULTS["attacks"]["bim"]["eps"]
     assert p.section_digest("attacks") != q.section_digest("attacks")
     assert p.section_digest("folds") == q.section_digest("folds")
 

@@ -387,7 +387,7 @@ def test_a_corpus_without_one_usable_clip_says_why(tmp_path):
 @pytest.mark.parametrize("yaml, expected", [
     ("name: mine\ntrain2d:\n  epoch: 3\n", ["train2d.epoch", "Valid keys of train2d",
                                            "batch_size", "epochs"]),
-    ("name: mine\nattak:\n  fgsm_eps: 0.1\n", ["'attak'", "attacks", "reconstruction"]),
+    ("name: mine\nattak:\n  fgsm: {eps: 0.1}\n", ["'attak'", "attacks", "reconstruction"]),
     ("name: mine\ntrain2d:\n  epochs: two\n", ["train2d.epochs", "must be of type int", "'two'"]),
     ("name: mine\nattacks:\n  names: fgsm\n", ["attacks.names", "must be of type list"]),
 ])

@@ -46,7 +46,12 @@ def test_registry_shapes_are_the_papers():
     assert REPRESENTATIONS["mel"].feature_shape == (64, 431)
     assert REPRESENTATIONS["stft"].feature_shape == (257, 431)
     assert REPRESENTATIONS["stft_paper"].feature_shape == (257, 431)
-    assert {r.architecture for r in REPRESENTATIONS.values()} == {"mel", "stft"}
+    from specadv.profiles import load_profile
+
+    # the paper's dense layers: 1024 for the Mel, 512 for both STFT forms (their own settings)
+    m = load_profile("paper")["model2d"]
+    assert [REPRESENTATIONS[r].model_settings(m)["dense"] for r in ("mel", "stft", "stft_paper")] \
+        == [1024, 512, 512]
     # only the Mel's written audio differs from the level-restored one
     assert [n for n, r in REPRESENTATIONS.items() if r.written] == ["mel"]
 

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from specadv import evaluation as ev
+from specadv import attacks as atk
 from specadv.report.names import ATTACK_NAMES, MODEL_NAMES
 from specadv.roundtrip import WAVE, representation
 
 __all__ = ["LEVELS", "Drop", "decomposition_rows", "decomposition_table", "drop",
            "plot_decomposition", "drop_sentence", "PARTS", "NOISE"]
 
-NOISE = "random_sign"
+NOISE = atk.control_name()  # the same-budget random-sign control
 LEVELS = {"restored": "level restored", "written": "as written"}
 PARTS = ("reconstruction", "level", "noise", "attack beyond noise")
 
@@ -131,7 +132,7 @@ class Drop:
                 "pattern itself")
 
 
-def drop(res, rep: str, attack: str = "bim") -> Drop:
+def drop(res, rep: str, attack: str = atk.BIM.name) -> Drop:
     """The :class:`Drop` of ``attack`` on ``rep``."""
     level = "written" if _has_written(rep) else "restored"
 
@@ -181,7 +182,7 @@ def drop_sentence(d: Drop) -> str:
             f"adversarial pattern beyond that noise; {d.verdict()}.{share}")
 
 
-def plot_decomposition(res, attacks=("fgsm", "bim")):
+def plot_decomposition(res, attacks=atk.attacks_where(paper=True)):
     """One panel per attack: a bar per representation, the drop from the original audio split
     into :data:`PARTS` (signed: a part below zero raised the accuracy), the total marked."""
     import matplotlib.pyplot as plt

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from specadv import attacks as atk
 from specadv import evaluation as ev
 from specadv.constants import GENRES, SAMPLE_RATE
 from specadv.report.names import (ATTACK_NAMES, FILTERED_SPLIT, LOUDNESS_METRICS,
@@ -94,7 +95,8 @@ def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attacks: list[str], ds=N
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
-    names = list(dict.fromkeys([*attacks, "random_sign"]))
+    control = atk.control_name()
+    names = list(dict.fromkeys([*attacks, control]))
     styles = ["-o", "--^", "-.v"]
     for k, (rep, per_fold) in enumerate(sweeps.items()):
         eps = np.array([r["eps"] for r in per_fold[0]])
@@ -104,7 +106,7 @@ def plot_eps_sweep(sweeps: dict[str, list[list[dict]]], attacks: list[str], ds=N
             m, s = acc.mean(0), acc.std(0)
             band = (ev.sweep_intervals(ds, per_fold, name).T if ds is not None
                     and f"{name}_correct" in per_fold[0][0] else (m - s, m + s))
-            style = ":s" if name == "random_sign" else styles[j % len(styles)]
+            style = ":s" if name == control else styles[j % len(styles)]
             ax.plot(x, m, style, color=f"C{k * len(names) + j}", label=f"{rep}: {ATTACK_NAMES[name]}")
             ax.fill_between(x, *band, color=f"C{k * len(names) + j}", alpha=0.12)
     ax.set_xscale("log")
@@ -141,7 +143,7 @@ def plot_adversarial_example(x, x_adv, title: str, rep: str):
     return fig
 
 
-def plot_cross_matrix(res, attacks=("fgsm", "bim")):
+def plot_cross_matrix(res, attacks=atk.attacks_where(paper=True)):
     """Heat maps of the cross-representation matrix: colour = accuracy drop from the clean
     to the adversarial reconstruction; text = clean -> adversarial (drop)."""
     import matplotlib.pyplot as plt

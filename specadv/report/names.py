@@ -1,9 +1,12 @@
 """What the book calls things, and the paper's own figures."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from specadv.attacks import ATTACKS
 from specadv.roundtrip import REPRESENTATIONS, WAVE
 
-__all__ = ["PAPER", "PAPER_PAGE", "PAPER_SNR_MEANS", "ATTACK_NAMES", "MODEL_NAMES", "CI_ROWS", "LOUDNESS_METRICS",
+__all__ = ["PAPER", "PAPER_PAGE", "PAPER_PAGE_CONDITIONS", "PAPER_SNR_MEANS", "ATTACK_NAMES", "MODEL_NAMES", "CI_ROWS", "LOUDNESS_METRICS",
            "REPRESENTATIONS_2D", "FILTERED_SPLIT", "fold_name"]
 
 
@@ -42,8 +45,28 @@ PAPER_SNR_MEANS = {("stft_paper", "clean"): 121.3, ("stft_paper", "bim"): 20.9,
                    ("stft_paper", "fgsm"): 14.4, ("mel", "clean"): 8.4}
 
 
-ATTACK_NAMES = {"clean": "None", "fgsm": "FGSM", "bim": "BIM", "pgd": "PGD",
-                "random_sign": "random sign (control)"}
+PAPER_PAGE_CONDITIONS = tuple(next(iter(PAPER_PAGE.values()))[1])
+"""The rows of each genre's table on the paper's page, in its order (None, BIM, FGSM)."""
+
+
+class _AttackNames(Mapping):
+    """Condition -> its name in the book: "None" for the clean spectrogram, each attack's
+    title from the registry (:data:`specadv.attacks.ATTACKS`, as it is when asked)."""
+
+    def _all(self) -> dict:
+        return {"clean": "None", **{n: s.title for n, s in ATTACKS.items()}}
+
+    def __getitem__(self, key):
+        return self._all()[key]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self):
+        return len(self._all())
+
+
+ATTACK_NAMES = _AttackNames()
 
 
 MODEL_NAMES = {**{r.name: r.model_name for r in REPRESENTATIONS.values()}, WAVE: "1D CNN (audio)"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from specadv.constants import GENRES, SAMPLE_RATE
-from specadv.report.names import ATTACK_NAMES
+from specadv import attacks as atk
+from specadv.report.names import ATTACK_NAMES, PAPER_PAGE_CONDITIONS
 from specadv.report.players import audio_player, audio_players_html
 
 
@@ -51,7 +52,7 @@ def paper_page_html(ds, rep: str, examples: dict[str, int], fold_models, recs, a
         y_clean = fr.examples["clean"][k]
         clip = ds.clips[ds.seg_clip[i]]
         rows = []
-        for cond in ("clean", "bim", "fgsm"):
+        for cond in PAPER_PAGE_CONDITIONS:
             probs = fold_models[fold].test_probs if cond == "clean" else fa.probs[cond]
             y = fr.examples[cond][k]
             pred = GENRES[int(np.argmax(probs[pos]))]
@@ -95,7 +96,7 @@ def aware_gallery_html(res, rep: str, prefix: str, sink=None) -> str:
         k = fr.example_idx.index(i)
         row = {"genre, original": f"<b>{genre}</b><br>" + audio_player(
             ds.waveforms([i])[0], f"{prefix}_{genre}_original", sink)}
-        for cond in ("fgsm", "bim"):
+        for cond in atk.attacks_where(paper=True):
             pred = GENRES[int(fr.probs[cond]["wave"][pos].argmax())]
             row[ATTACK_NAMES[cond]] = (audio_player(fr.examples[cond][k],
                                                     f"{prefix}_{rep}_{genre}_{cond}", sink)

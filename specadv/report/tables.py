@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specadv import attacks as atk
 from specadv import evaluation as ev
 from specadv.constants import GENRES
 from specadv.report.names import (ATTACK_NAMES, CI_ROWS, FILTERED_SPLIT, LOUDNESS_METRICS,
@@ -218,8 +219,8 @@ def summary_table(res):
 
         col = {
             "2D CNN, legitimate spectrograms": mean_acc((m.test_idx, m.test_probs) for m in models),
-            "2D CNN, FGSM spectrograms": mean_acc((a.test_idx, a.probs["fgsm"]) for a in atts),
-            "2D CNN, BIM spectrograms": mean_acc((a.test_idx, a.probs["bim"]) for a in atts),
+            **{f"2D CNN, {ATTACK_NAMES[a]} spectrograms": mean_acc(
+                (f.test_idx, f.probs[a]) for f in atts) for a in atk.attacks_where(paper=True)},
             "1D CNN, original audio": mean_acc((m.test_idx, m.test_probs) for m in wave),
         }
         written = representation(rep).written is not None
@@ -463,7 +464,7 @@ def aware_table(res, rep: str):
             "1D CNN, audio": ev.pooled_accuracy(ds, [(a.idx, r.probs["clean"]["wave"][a.pos])
                                               for a, r in zip(aware, recs)])}
     rows["None (clean)"] = base
-    for cond in ("fgsm", "bim"):
+    for cond in atk.attacks_where(paper=True):
         rows[ATTACK_NAMES[cond]] = {
             "2D CNN, spectrogram": ev.pooled_accuracy(ds, [(a.idx, f.probs[cond][a.pos])
                                                    for a, f in zip(aware, atts)]),

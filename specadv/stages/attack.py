@@ -13,9 +13,14 @@ from specadv.roundtrip import probs as model_probs
 from specadv.roundtrip import representation, to_device
 from specadv.stages import progress
 
-__all__ = ["FoldAttacks", "attack_fold", "RECONSTRUCTED_ATTACKS", "CPU_ATTACK_BATCH"]
+__all__ = ["FoldAttacks", "attack_fold", "reconstructed_attacks", "CPU_ATTACK_BATCH"]
 
-RECONSTRUCTED_ATTACKS = ("fgsm", "bim", "random_sign")  # turned into sound (if run)
+
+def reconstructed_attacks() -> tuple[str, ...]:
+    """The attacks turned into sound (if run): those the registry marks ``reconstructed``."""
+    return atk.attacks_where(reconstructed=True)
+
+
 CPU_ATTACK_BATCH = 16  # segments per attack pass on a CPU (larger batches run slower)
 
 
@@ -36,8 +41,9 @@ class FoldAttacks:
 
     def delta(self, name: str) -> np.ndarray:
         """The dB perturbation ``x_adv - x`` of attack ``name``, float16 memmap ``(n, F, T)``."""
-        if name not in RECONSTRUCTED_ATTACKS:
-            raise ValueError(f"only {RECONSTRUCTED_ATTACKS} keep their perturbations; got {name!r}")
+        if name not in reconstructed_attacks():
+            raise ValueError(f"only {reconstructed_attacks()} keep their perturbations; "
+                             f"got {name!r}")
         return artifacts.load_npy(self.entry.path(f"delta_{name}.npy"), mmap=True)
 
     @classmethod
@@ -77,7 +83,7 @@ def attack_fold(entry: artifacts.Entry, model, rep: str, x_all, test_idx, y, set
         with contextlib.ExitStack() as stack:
             delta = (stack.enter_context(artifacts.open_npy_for_writing(
                 entry.path(f"delta_{name}.npy"), (n, *shape), np.float16))
-                if name in RECONSTRUCTED_ATTACKS else None)
+                if name in reconstructed_attacks() else None)
             for lo in range(0, n, bs):
                 rows = test_idx[lo: lo + bs]
                 x = torch.from_numpy(np.asarray(x_all[rows], dtype=np.float32))
@@ -95,7 +101,7 @@ def attack_fold(entry: artifacts.Entry, model, rep: str, x_all, test_idx, y, set
 def _seeds(settings: dict, name: str, rows):
     """Each segment's own seed for the random draws (random sign, PGD's start), so that the
     result depends neither on the batch it is attacked in nor on the device."""
-    if name not in ("random_sign", "pgd") or settings.get("seed") is None:
+    if not atk.attack_spec(name).seeded or settings.get("seed") is None:
         return None
     return atk.segment_seeds(settings["seed"], name, rows)
 
@@ -122,7 +128,7 @@ def eps_sweep(model, x_all, idx, y, settings: dict, labels: str, device) -> list
     out = []
     for eps in [0.0] + list(a["sweep_eps"]):
         row = {"eps": eps, "n": len(rows), "idx": rows.tolist()}
-        for name in dict.fromkeys([*a["sweep_attacks"], "random_sign"]):
+        for name in dict.fromkeys([*a["sweep_attacks"], atk.control_name()]):
             params = atk.budget_params(a, name, eps)
             x_adv = x if eps == 0 else atk.attack(model, x, name, params, labels=labels,
                                                   y_true=y[rows],

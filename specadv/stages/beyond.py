@@ -37,7 +37,7 @@ class FoldAware:
     fold's test segments), ``idx`` (dataset rows), ``probs_spec`` (the 2D CNN on the
     adversarial spectrogram), ``probs[target]`` on the reconstructed audio, ``metrics``
     (against the clean reconstruction for ``attack_db``), ``seconds`` per segment of each
-    attack on this subset (``aware``, ``bim``, ``fgsm``) and the examples' audio."""
+    attack on this subset (``aware`` and each of the paper's attacks) and the examples' audio."""
 
     rep: str
     fold: int
@@ -95,6 +95,8 @@ def aware_fold(ds, rep: str, fold: int, pos, models: dict, attacks: dict, beyond
     ex_audio = torch.zeros((len(examples), ds.window), device=device)
     timer = Timer(device)
     clip = atk.CLIP_DB if a["clip"] else None
+    bim = atk.attack_params(a, atk.BIM.name)
+    timed = atk.attacks_where(paper=True)  # timed beside it on the same segments
     for lo in progress(range(0, n, bs), show_progress,
                        desc=f"reconstruction-aware {rep} fold {fold + 1}"):
         rows = slice(lo, min(lo + bs, n))
@@ -104,13 +106,13 @@ def aware_fold(ds, rep: str, fold: int, pos, models: dict, attacks: dict, beyond
         y = atk.predicted_labels(model, x)
         with timer("aware"):
             x_adv = atk.reconstruction_aware(
-                model, x, rep, y=y, eps=a["bim_eps"], step=a["bim_step"], iters=a["bim_iters"],
+                model, x, r, y=y, eps=bim["eps"], step=bim["step"], iters=bim["iters"],
                 original_stft=clean.stft, n_iter=b["aware_n_iter"], samples=b["aware_samples"],
                 seed=a["seed"], clip=clip)
-        with timer("bim"):
-            atk.bim(model, x, y, eps=a["bim_eps"], step=a["bim_step"], iters=a["bim_iters"])
-        with timer("fgsm"):
-            atk.fgsm(model, x, y, eps=a["fgsm_eps"])
+        for name in timed:
+            with timer(name):
+                atk.attack(model, x, name, {**atk.attack_params(a, name), "clip": None},
+                           labels="true", y_true=y)
         probs_spec[rows] = probs(model, x_adv)
         y_clean = r.inverse(x, clean, inversion)
         y_adv = r.inverse(x_adv, clean, inversion)
@@ -127,7 +129,7 @@ def aware_fold(ds, rep: str, fold: int, pos, models: dict, attacks: dict, beyond
     def host(t):
         return t.cpu().numpy().astype(np.float32)
 
-    seconds = {k: timer.seconds.get(k, 0.0) / max(n, 1) for k in ("aware", "bim", "fgsm")}
+    seconds = {k: timer.seconds.get(k, 0.0) / max(n, 1) for k in ("aware", *timed)}
     return FoldAware(rep, fold, np.asarray(pos), idx, host(probs_spec),
                      {t: host(v) for t, v in prob.items()},
                      {m: host(v) for m, v in out.items()}, seconds,
@@ -191,7 +193,7 @@ def inversion_fold(ds, fold: int, pos, delta_bim, wave_model, variants, n_libros
     def measure(label, inverse, n=None):
         row = {"variant": label, "segments": int(len(idx) if n is None else n)}
         k = row["segments"]
-        for cond, target in (("clean", x), ("bim", x + d)):
+        for cond, target in (("clean", x), (atk.BIM.name, x + d)):
             target = target[:k]
             timer = Timer(device)
             with timer(cond):

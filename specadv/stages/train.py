@@ -90,9 +90,9 @@ def train_config(profile, kind: str, validation: str | None = None) -> training.
 
     t = profile["train1d" if kind == WAVE else "train2d"]
     epochs, lr = t["epochs"], t["lr"]
-    if kind != WAVE and representation(kind).architecture == "stft":
-        epochs = t["epochs_stft"] or epochs
-        lr = t["lr_stft"] if t["lr_stft"] is not None else lr
+    if kind != WAVE:
+        own = representation(kind).train_settings(t)
+        epochs, lr = own["epochs"], own["lr"]
     return training.TrainConfig(
         epochs=epochs, batch_size=t["batch_size"], optimizer=t["optimizer"], lr=lr,
         early_stopping_patience=t["early_stopping_patience"],
@@ -111,12 +111,9 @@ def model_config(profile, kind: str) -> dict:
                 "dense": list(m["dense"]), "dropout": m["dropout"], "pooling": m["pooling"],
                 "bn_momentum": m["bn_momentum"], "first_stride": m["first_stride"]}
     r, m = representation(kind), profile["model2d"]
-    arch = r.architecture
-    width = m["width_stft"] if arch == "stft" and m["width_stft"] else m["width"]
-    pool = m["input_pool_stft"] if arch == "stft" and m["input_pool_stft"] else m["input_pool"]
-    norm = m["input_norm_stft"] if arch == "stft" and m["input_norm_stft"] else m["input_norm"]
-    return {"input_shape": list(r.feature_shape), "width": width, "dense": m[f"dense_{arch}"],
+    own = r.model_settings(m)
+    return {"input_shape": list(r.feature_shape), "width": own["width"], "dense": own["dense"],
             "dropout_dense": m["dropout_dense"], "bn_momentum": m["bn_momentum"],
-            "head": m["head"], "head_chunks": m["head_chunks"], "input_norm": norm, "input_pool": list(pool),
-            "input_pool_kind": m["input_pool_kind"], "band_stats": m["band_stats"],
-            "unshift": bool(m["unshift_stft_paper"]) and kind == "stft_paper"}
+            "head": m["head"], "head_chunks": m["head_chunks"], "input_norm": own["input_norm"],
+            "input_pool": list(own["input_pool"]), "input_pool_kind": m["input_pool_kind"],
+            "band_stats": m["band_stats"], "unshift": bool(own["unshift"])}
