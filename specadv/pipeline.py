@@ -17,7 +17,7 @@ from specadv import artifacts, baseline
 from specadv.artifacts import RUNS_ENV, project_root
 from specadv.attacks import BIM
 from specadv.profiles import Profile, resolve_profile
-from specadv.roundtrip import MEL, REPRESENTATIONS, WAVE, Inversion, representation
+from specadv.roundtrip import MEL, REPRESENTATIONS, WAVE, Inversion, representation, targets
 from specadv.stages import attack, beyond, reconstruct, train
 from specadv.stages.dataset import Dataset, SegmentAudio, build_dataset
 from specadv.stages import keys
@@ -25,7 +25,6 @@ from specadv.stages.keys import STAGE_VERSIONS
 from specadv.stages.results import Results
 
 T = TypeVar("T")
-TARGETS = (WAVE, *REPRESENTATIONS)  # the models that classify a reconstruction: 1D CNN, each 2D CNN
 
 __all__ = ["Run", "Dataset", "SegmentAudio", "project_root", "RUNS_ENV", "STAGE_VERSIONS"]
 
@@ -159,7 +158,7 @@ class Run:
 
     def fold_models(self, fold: int) -> dict:
         """Every model of a fold: the 1D CNN and each representation's 2D CNN."""
-        return {t: self.models(t)[fold] for t in TARGETS}
+        return {t: self.models(t)[fold] for t in targets()}
 
     # -- attacks, reconstruction, beyond the paper ----------------------------------------
     attack_names = property(lambda self: tuple(self.profile["attacks"]["names"]))
@@ -196,7 +195,7 @@ class Run:
             {t: m.model for t, m in self.fold_models(k).items()}, Inversion.from_profile(r),
             r["batch_size"], self.examples_in(k), self.device, self.progress).save(e),
             lambda e, k: reconstruct.FoldReconstruction.load(
-                e, rep, k, fas[k].test_idx, self.conditions, TARGETS, self.examples_in(k)))
+                e, rep, k, fas[k].test_idx, self.conditions, targets(), self.examples_in(k)))
 
     def beyond_positions(self, fold: int):
         """Positions in fold ``fold``'s test segments of the beyond-the-paper subset."""
@@ -210,7 +209,7 @@ class Run:
             ds, rep, k, pos(k), {t: m.model for t, m in self.fold_models(k).items()},
             p["attacks"], p["beyond"], Inversion.from_profile(p["reconstruction"]),
             self.examples().values(), self.device, self.progress).save(e, str(self.device)),
-            lambda e, k: beyond.FoldAware.load(e, rep, k, pos(k), ds.split(k)[1][pos(k)], TARGETS))
+            lambda e, k: beyond.FoldAware.load(e, rep, k, pos(k), ds.split(k)[1][pos(k)], targets()))
 
     def inversion_variants(self) -> list[tuple[str, dict]]:
         """The Mel inversions of the sweep (:func:`specadv.stages.beyond.inversion_variants`)."""

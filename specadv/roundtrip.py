@@ -25,7 +25,7 @@ from specadv import features, reconstruction
 from specadv.constants import HOP_LENGTH, N_CLASSES, N_FRAMES, N_MELS, N_STFT_BINS
 
 __all__ = ["Features", "Inversion", "Representation", "MEL", "STFT", "STFT_PAPER",
-           "REPRESENTATIONS", "register_representation", "WAVE", "MEL_WRITTEN_SAMPLES", "representation", "extract", "to_audio", "classify_audio", "probs",
+           "REPRESENTATIONS", "register_representation", "targets", "WAVE", "MEL_WRITTEN_SAMPLES", "representation", "extract", "to_audio", "classify_audio", "probs",
            "to_device", "Timer"]
 
 WAVE = "wave"  # the 1D CNN's input: the audio itself
@@ -276,6 +276,12 @@ def representation(name: str) -> Representation:
     except KeyError:
         raise ValueError(f"representation must be one of {tuple(REPRESENTATIONS)}; "
                          f"got {name!r}") from None
+
+
+def targets() -> tuple[str, ...]:
+    """The models that classify a reconstruction: the 1D CNN (``"wave"``), each registered
+    representation's 2D CNN."""
+    return (WAVE, *REPRESENTATIONS)
 
 
 def extract(name: str, w: torch.Tensor) -> Features:

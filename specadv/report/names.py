@@ -49,12 +49,12 @@ PAPER_PAGE_CONDITIONS = tuple(next(iter(PAPER_PAGE.values()))[1])
 """The rows of each genre's table on the paper's page, in its order (None, BIM, FGSM)."""
 
 
-class _AttackNames(Mapping):
-    """Condition -> its name in the book: "None" for the clean spectrogram, each attack's
-    title from the registry (:data:`specadv.attacks.ATTACKS`, as it is when asked)."""
+class _Names(Mapping):
+    """A name in the book for each key, read from the registries when asked (so that an
+    attack or a representation registered after import has its name too)."""
 
-    def _all(self) -> dict:
-        return {"clean": "None", **{n: s.title for n, s in ATTACKS.items()}}
+    def __init__(self, make):
+        self._all = make
 
     def __getitem__(self, key):
         return self._all()[key]
@@ -66,10 +66,13 @@ class _AttackNames(Mapping):
         return len(self._all())
 
 
-ATTACK_NAMES = _AttackNames()
+ATTACK_NAMES = _Names(lambda: {"clean": "None", **{n: s.title for n, s in ATTACKS.items()}})
+"""Condition -> its name: "None" for the clean spectrogram, each attack's title."""
 
 
-MODEL_NAMES = {**{r.name: r.model_name for r in REPRESENTATIONS.values()}, WAVE: "1D CNN (audio)"}
+MODEL_NAMES = _Names(lambda: {**{r.name: r.model_name for r in REPRESENTATIONS.values()},
+                              WAVE: "1D CNN (audio)"})
+"""Model (a representation's 2D CNN, or ``"wave"``) -> its name in the book."""
 
 
 CI_ROWS = ("95% CI low", "95% CI high")  # bootstrap over clips, within folds
