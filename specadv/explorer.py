@@ -21,6 +21,7 @@ import numpy as np
 from specadv import artifacts
 from specadv.constants import GENRES
 from specadv.data import FOLD_TRAIN
+from specadv.device import to_device
 
 ATTACK_CHOICES = ("fgsm", "bim", "pgd", "random_sign")
 GRID_ATTACKS = ("fgsm", "bim", "random_sign")
@@ -180,7 +181,7 @@ def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
     ds = run.dataset()
     fold = _test_fold(ds, segment)
     m2d, m1d = run.models(rep.name)[fold].model, run.models(rt.WAVE)[fold].model
-    w = rt.to_device(ds.waveforms([segment]), run.device)
+    w = to_device(ds.waveforms([segment]), run.device)
     with precision.exact_float32():  # the round trip and its classification: as tested
         s = attack_segments(m2d, m1d, rep.name, w, ds.labels[[segment]], [segment], [attack], [eps],
                             run.profile["attacks"],
@@ -337,7 +338,7 @@ def compute_grid(ds, examples: dict, models: dict, attacks_profile: dict, invers
         for fold in np.unique(folds):
             rows = np.flatnonzero(folds == fold)
             segs = [segments[i] for i in rows]
-            w = rt.to_device(waves[rows], device)
+            w = to_device(waves[rows], device)
             with precision.exact_float32():
                 s = attack_segments(models[rep][fold], models[rt.WAVE][fold], rep, w,
                                     ds.labels[segs], segs, attacks, eps_db, attacks_profile,
