@@ -1,43 +1,30 @@
-"""The explorer: one segment, one representation, one attack, one budget.
+"""The live explorer for JupyterLab: pick a segment, a representation, an attack and a
+budget, and hear and see it.
 
-- :func:`attack_segments` is the computation: segments attacked by the 2D CNN of their
-  fold at several attacks and budgets, turned into sound and classified (arrays in,
-  tensors out); :func:`explore` is one state of it.
-- :func:`compute_grid` precomputes every state the static book shows (each genre's
-  example segment x each representation x :data:`GRID_ATTACKS` x :data:`GRID_EPS_DB`),
-  an :class:`ExplorerGrid`; :func:`grid` caches it in the run folder like the other
-  stages. :mod:`specadv.report.explorer_static` renders it as a page that needs no kernel.
-- :func:`explorer_widget` is the live explorer for JupyterLab: every change of a control
-  recomputes from the cached models of the run; :func:`missing` says which of them are
-  not computed yet, so the page can say so instead of training for minutes unasked.
+:func:`explorer_widget` is the ipywidgets UI: every change of a control recomputes one
+state (:func:`specadv.stages.explorer.explore`) from the cached models of the run and
+shows it (:func:`specadv.report.explorer_live.render`); :func:`missing` says which of the
+models are not computed yet, so the page can say so (:func:`missing_message`) instead of
+training for minutes unasked.
+
+The static book's grid of states is a stage, :mod:`specadv.stages.explorer`, rendered by
+:mod:`specadv.report.explorer_static`; its names are importable from here too, as the
+notebook calls them (``explorer.grid(run)``).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
 
-import numpy as np
-
-from specadv import artifacts
 from specadv.constants import GENRES
-from specadv.data import FOLD_TRAIN
+from specadv.report.explorer_live import missing_html, render
+from specadv.report.names import MODEL_NAMES
+from specadv.roundtrip import REPRESENTATIONS, WAVE
+from specadv.stages.explorer import (ATTACK_CHOICES, GRID_ATTACKS, GRID_AUDIO_EXAMPLES,
+                                     GRID_EPS_DB, ExplorerGrid, ExplorerResult,
+                                     attack_segments, compute_grid, explore, grid, grid_key)
 
-ATTACK_CHOICES = ("fgsm", "bim", "pgd", "random_sign")
-GRID_ATTACKS = ("fgsm", "bim", "random_sign")
-"""The attacks of the static grid: the paper's two and the same-budget random-sign control."""
-GRID_EPS_DB = (0.1, 0.3, 1.0)
-"""The budgets of the static grid (dB); 0.3 is the paper's."""
-GRID_AUDIO_EXAMPLES = 1
-"""Genres (the first of :meth:`Run.examples`: the example the live explorer opens on)
-whose every state keeps its audio in the grid. A 5-s player is about 0.22 MB of WAV and a
-genre has ``1 + R + R * 3 * 3`` of them (31 with three representations, 6.8 MB); the
-other genres show spectrograms and predictions only, which keeps the page near 10 MB."""
 LIVE_EPS_DB = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 """The budgets the live explorer offers (dB), exact values: the paper's 0.3 among them."""
-GRID_VERSION = 1  # in the grid's cache key: bump when what ExplorerGrid stores changes
-# what computing the run's missing stages takes, measured on a 2-core laptop CPU
-COMPUTE_TIMES = {"smoke": "about a minute",
-                 "demo": "a few minutes (the whole demo book takes about 11)"}
 
 __all__ = ["ExplorerResult", "ExplorerGrid", "explore", "attack_segments", "compute_grid",
            "grid", "grid_key", "missing", "missing_message", "render", "explorer_widget",
@@ -45,365 +32,9 @@ __all__ = ["ExplorerResult", "ExplorerGrid", "explore", "attack_segments", "comp
            "LIVE_EPS_DB"]
 
 
-@dataclass(frozen=True)
-class ExplorerResult:
-    """What the explorer shows for one choice."""
-
-    segment: int
-    clip_id: str
-    genre: str
-    representation: str
-    attack: str
-    eps: float
-    fold: int
-    x: np.ndarray  # clean dB feature (F, T)
-    x_adv: np.ndarray  # adversarial dB feature (F, T)
-    original: np.ndarray  # waveform (window,)
-    reconstructed_clean: np.ndarray
-    reconstructed_adv: np.ndarray
-    pred2d_clean: str
-    pred2d_adv: str
-    pred1d_original: str
-    pred1d_clean: str
-    pred1d_adv: str
-
-    @property
-    def linf_db(self) -> float:
-        return float(np.abs(self.x_adv - self.x).max())
-
-
-def _check_choice(attack: str, eps: float) -> None:
-    if attack not in ATTACK_CHOICES:
-        raise ValueError(f"attack must be one of {ATTACK_CHOICES}; got {attack!r}")
-    if eps < 0:
-        raise ValueError(f"eps must be non-negative; got {eps}")
-
-
-def _test_fold(ds, segment: int) -> int:
-    if not 0 <= segment < len(ds):
-        raise IndexError(f"segment {segment} outside the dataset's {len(ds)} segments")
-    fold = int(ds.folds[segment])
-    if fold < 0:
-        raise ValueError(f"segment {segment} is in the filtered split's "
-                         f"{'train' if fold == FOLD_TRAIN else 'validation'} list, not a test "
-                         "segment: choose one of the test list (Dataset.split(0)[1])")
-    return fold
-
-
-def attack_segments(m2d, m1d, rep: str, w, labels, segments, attacks, eps_db,
-                    attacks_profile: dict, inversion) -> dict:
-    """Attack a batch of segments with one 2D CNN at every (attack, eps), invert every
-    clean and adversarial spectrogram to audio and classify it.
-
-    Parameters
-    ----------
-    m2d, m1d : the 2D CNN of ``rep`` and the 1D CNN of the segments' fold.
-    rep : a representation's name (:data:`specadv.roundtrip.REPRESENTATIONS`).
-    w : tensor ``(n, samples)``, the segments' audio on the models' device.
-    labels : int array ``(n,)``, their true genres; segments : their dataset rows
-        (which seed the random-sign pattern and PGD's start).
-    attacks, eps_db : the attacks (of :data:`ATTACK_CHOICES`) and budgets (dB); the
-        iterative attacks' step is ``eps / 3`` (:func:`specadv.attacks.budget_params`).
-    attacks_profile : a profile's ``attacks`` section; inversion : the Mel inversion
-        (:class:`specadv.roundtrip.Inversion`).
-
-    Returns
-    -------
-    dict of tensors, ``k = len(attacks) * len(eps_db)`` states per segment, attack-major:
-    ``x`` ``(n, F, T)``, ``x_adv`` ``(n, k, F, T)`` (dB), ``y_clean`` ``(n, samples)``,
-    ``y_adv`` ``(n, k, samples)`` (audio), ``pred2d_clean`` ``(n,)``, ``pred2d_adv``
-    ``(n, k)``, ``pred1d_original`` ``(n,)``, ``pred1d_clean`` ``(n,)``, ``pred1d_adv``
-    ``(n, k)`` (genre indices).
-    """
-    import torch
-
-    from specadv import attacks as atk
-    from specadv import roundtrip as rt
-
-    a = attacks_profile
-    r = rt.representation(rep)
-    n, k = len(segments), len(attacks) * len(eps_db)
-    clean = r.extract(w)
-    x = clean.db
-    x_adv = []
-    for name in attacks:
-        _check_choice(name, 0.0)
-        seeds = (atk.segment_seeds(a["seed"], name, segments)
-                 if name in ("random_sign", "pgd") and a["seed"] is not None else None)
-        for eps in eps_db:
-            _check_choice(name, eps)
-            x_adv.append(x if eps == 0 else atk.attack(
-                m2d, x, name, atk.budget_params(a, name, eps), labels=a["labels"],
-                y_true=labels, row_seeds=seeds).x_adv)
-    x_adv = torch.stack(x_adv, 1) if x_adv else x.new_zeros((n, 0, *x.shape[1:]))
-    # one inversion for all states (the Mel's random start is the same field for every
-    # item of a batch, so each state equals its inversion alone)
-    every = torch.cat([x[:, None], x_adv], 1).reshape(n * (k + 1), *x.shape[1:])
-    repeated = rt.Features(**{f.name: None if getattr(clean, f.name) is None else
-                              getattr(clean, f.name).repeat_interleave(k + 1, 0)
-                              for f in fields(clean)})
-    y = r.inverse(every, repeated, inversion).reshape(n, k + 1, -1)
-
-    def label(model, v):
-        return rt.probs(model, v).argmax(1)
-
-    pred1d = label(m1d, torch.cat([w, y.reshape(n * (k + 1), -1)])).cpu()
-    pred1d_rest = pred1d[n:].reshape(n, k + 1)
-    pred2d = label(m2d, torch.cat([x, x_adv.reshape(n * k, *x.shape[1:])])).cpu()
-    return {"x": x, "x_adv": x_adv, "y_clean": y[:, 0], "y_adv": y[:, 1:],
-            "pred2d_clean": pred2d[:n], "pred2d_adv": pred2d[n:].reshape(n, k),
-            "pred1d_original": pred1d[:n], "pred1d_clean": pred1d_rest[:, 0],
-            "pred1d_adv": pred1d_rest[:, 1:]}
-
-
-def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
-            eps: float = 0.3) -> ExplorerResult:
-    """Attack one segment with the 2D CNN of its fold, reconstruct it and classify the audio.
-
-    Parameters
-    ----------
-    run : specadv.pipeline.Run
-        Its cached models are used (trained first if absent: see :func:`missing`).
-    segment : int
-        Row of the run's dataset; it is attacked by the model of the fold it is a
-        test segment of.
-    representation : a name of :data:`specadv.roundtrip.REPRESENTATIONS`
-    attack : "fgsm", "bim", "pgd" or "random_sign"
-    eps : float
-        L-infinity budget in dB; the BIM/PGD step is eps / 3 (0.1 for 0.3).
-    """
-    from specadv import precision
-    from specadv import roundtrip as rt
-
-    _check_choice(attack, eps)
-    rep = rt.representation(representation)
-    ds = run.dataset()
-    fold = _test_fold(ds, segment)
-    m2d, m1d = run.models(rep.name)[fold].model, run.models(rt.WAVE)[fold].model
-    w = rt.to_device(ds.waveforms([segment]), run.device)
-    with precision.exact_float32():  # the round trip and its classification: as tested
-        s = attack_segments(m2d, m1d, rep.name, w, ds.labels[[segment]], [segment], [attack], [eps],
-                            run.profile["attacks"],
-                            rt.Inversion.from_profile(run.profile["reconstruction"]))
-
-    def host(t):
-        return t.detach().cpu().numpy()
-
-    def genre(t):
-        return GENRES[int(t)]
-
-    return ExplorerResult(
-        segment=segment, clip_id=ds.clips[ds.seg_clip[segment]].clip_id,
-        genre=GENRES[int(ds.labels[segment])], representation=rep.name, attack=attack,
-        eps=float(eps), fold=fold, x=host(s["x"][0]), x_adv=host(s["x_adv"][0, 0]),
-        original=host(w[0]), reconstructed_clean=host(s["y_clean"][0]),
-        reconstructed_adv=host(s["y_adv"][0, 0]), pred2d_clean=genre(s["pred2d_clean"][0]),
-        pred2d_adv=genre(s["pred2d_adv"][0, 0]), pred1d_original=genre(s["pred1d_original"][0]),
-        pred1d_clean=genre(s["pred1d_clean"][0]), pred1d_adv=genre(s["pred1d_adv"][0, 0]))
-
-
-# --------------------------------------------------------------------------- the static grid
-_PER_REP = ("x", "delta", "linf_db", "pred2d_clean", "pred2d", "pred1d_clean", "pred1d",
-            "snr_clean", "snr", "audio_clean", "audio")
-
-
-@dataclass(frozen=True)
-class ExplorerGrid:
-    """Every state the static explorer shows, precomputed.
-
-    The states are ``segments`` (one per genre, the book's examples) x ``representations``
-    x ``attacks`` x ``eps_db``. Per representation (dicts keyed by its name), with ``n``
-    segments, ``A`` attacks, ``E`` budgets and ``m = len(audio_segments)``:
-
-    - ``x[rep]`` ``(n, F, T)`` float16: the clean dB feature; ``delta[rep]``
-      ``(n, A, E, F, T)`` float16: the perturbation ``x_adv - x`` (dB);
-      ``linf_db[rep]`` ``(n, A, E)``: its L-infinity norm (from the float32 perturbation);
-    - ``pred2d_clean[rep]`` ``(n,)``, ``pred2d[rep]`` ``(n, A, E)``: the 2D CNN's genre
-      (index into GENRES) on the clean and the adversarial spectrogram;
-    - ``pred1d_clean[rep]`` ``(n,)``, ``pred1d[rep]`` ``(n, A, E)``: the 1D CNN's genre on
-      their reconstructions; ``snr_clean[rep]``, ``snr[rep]``: the reconstructions' SNR
-      against the original (dB, :func:`specadv.metrics.snr`);
-    - ``audio_clean[rep]`` ``(m, samples)``, ``audio[rep]`` ``(m, A, E, samples)`` float32:
-      the reconstructions of the first ``m`` segments (``audio_segments``), the only ones
-      whose sound the book keeps.
-
-    ``original`` ``(m, samples)``: those segments' audio; ``pred1d_original`` ``(n,)``;
-    ``labels`` ``(n,)``, ``folds`` ``(n,)``, ``clip_ids``, ``seg_index``: what each segment
-    is; ``seconds``: how long computing took.
-    """
-
-    segments: tuple
-    genres: tuple
-    representations: tuple
-    attacks: tuple
-    eps_db: tuple
-    audio_segments: tuple
-    labels: np.ndarray
-    folds: np.ndarray
-    clip_ids: tuple
-    seg_index: np.ndarray
-    original: np.ndarray
-    pred1d_original: np.ndarray
-    x: dict
-    delta: dict
-    linf_db: dict
-    pred2d_clean: dict
-    pred2d: dict
-    pred1d_clean: dict
-    pred1d: dict
-    snr_clean: dict
-    snr: dict
-    audio_clean: dict
-    audio: dict
-    seconds: float
-
-    @property
-    def shape(self) -> tuple[int, int, int, int]:
-        """(segments, representations, attacks, budgets): the grid's axes."""
-        return (len(self.segments), len(self.representations), len(self.attacks),
-                len(self.eps_db))
-
-    def has_audio(self, s: int) -> bool:
-        """Whether segment position ``s`` kept its audio."""
-        return s < len(self.audio_segments)
-
-    def save(self, entry: artifacts.Entry) -> None:
-        for name in ("labels", "folds", "seg_index", "original", "pred1d_original"):
-            artifacts.save_npy(entry.path(f"{name}.npy"), getattr(self, name))
-        for rep in self.representations:
-            for name in _PER_REP:
-                artifacts.save_npy(entry.path(f"{name}_{rep}.npy"), getattr(self, name)[rep])
-        entry.commit(segments=list(self.segments), genres=list(self.genres),
-                     representations=list(self.representations), attacks=list(self.attacks),
-                     eps_db=list(self.eps_db), audio_segments=list(self.audio_segments),
-                     clip_ids=list(self.clip_ids), seconds=self.seconds)
-
-    @classmethod
-    def load(cls, entry: artifacts.Entry) -> "ExplorerGrid":
-        info = entry.info()
-        reps = tuple(info["representations"])
-
-        def load(name):
-            return artifacts.load_npy(entry.path(f"{name}.npy"))
-
-        return cls(tuple(info["segments"]), tuple(info["genres"]), reps, tuple(info["attacks"]),
-                   tuple(info["eps_db"]), tuple(info["audio_segments"]), load("labels"),
-                   load("folds"), tuple(info["clip_ids"]), load("seg_index"), load("original"),
-                   load("pred1d_original"),
-                   **{name: {r: load(f"{name}_{r}") for r in reps} for name in _PER_REP},
-                   seconds=float(info["seconds"]))
-
-
-def compute_grid(ds, examples: dict, models: dict, attacks_profile: dict, inversion,
-                 device, representations=None, attacks=GRID_ATTACKS, eps_db=GRID_EPS_DB,
-                 audio_examples: int = GRID_AUDIO_EXAMPLES) -> ExplorerGrid:
-    """Every state of the static explorer (:class:`ExplorerGrid`), batched per
-    representation and fold.
-
-    Parameters
-    ----------
-    ds : the run's :class:`~specadv.stages.dataset.Dataset`.
-    examples : genre -> dataset row (:meth:`Run.examples`), the segments of the grid.
-    models : kind -> the model of every fold (``"wave"``: the 1D CNN; a representation's
-        name: its 2D CNN), e.g. ``{k: [m.model for m in run.models(k)] ...}``.
-    attacks_profile, inversion : as for :func:`attack_segments`.
-    representations : default every one of the registry.
-    attacks, eps_db : the grid's attacks and budgets (dB).
-    audio_examples : keep the audio of the first this many segments.
-    """
-    from specadv import metrics, precision
-    from specadv import roundtrip as rt
-
-    t0 = time.perf_counter()
-    reps = tuple(representations or rt.REPRESENTATIONS)
-    genres, segments = tuple(examples), tuple(int(i) for i in examples.values())
-    n, na, ne = len(segments), len(attacks), len(eps_db)
-    audio_segments = segments[:audio_examples]
-    m = len(audio_segments)
-    folds = np.array([_test_fold(ds, i) for i in segments])
-    waves = ds.waveforms(list(segments))
-    out = {name: {} for name in _PER_REP}
-    pred1d_original = np.zeros(n, np.int64)
-    for rep in reps:
-        shape = rt.representation(rep).feature_shape
-        arrays = {"x": np.zeros((n, *shape), np.float16),
-                  "delta": np.zeros((n, na, ne, *shape), np.float16),
-                  "linf_db": np.zeros((n, na, ne), np.float32),
-                  "pred2d_clean": np.zeros(n, np.int64), "pred2d": np.zeros((n, na, ne), np.int64),
-                  "pred1d_clean": np.zeros(n, np.int64), "pred1d": np.zeros((n, na, ne), np.int64),
-                  "snr_clean": np.zeros(n, np.float32), "snr": np.zeros((n, na, ne), np.float32),
-                  "audio_clean": np.zeros((m, waves.shape[1]), np.float32),
-                  "audio": np.zeros((m, na, ne, waves.shape[1]), np.float32)}
-        for fold in np.unique(folds):
-            rows = np.flatnonzero(folds == fold)
-            segs = [segments[i] for i in rows]
-            w = rt.to_device(waves[rows], device)
-            with precision.exact_float32():
-                s = attack_segments(models[rep][fold], models[rt.WAVE][fold], rep, w,
-                                    ds.labels[segs], segs, attacks, eps_db, attacks_profile,
-                                    inversion)
-            host = {k: v.detach().cpu().numpy() for k, v in s.items()}
-            delta = host["x_adv"] - host["x"][:, None]
-            arrays["x"][rows] = host["x"]
-            arrays["delta"][rows] = delta.reshape(len(rows), na, ne, *shape)
-            arrays["linf_db"][rows] = np.abs(delta).max(axis=(-2, -1)).reshape(-1, na, ne)
-            for name in ("pred2d", "pred1d"):
-                arrays[f"{name}_clean"][rows] = host[f"{name}_clean"]
-                arrays[name][rows] = host[f"{name}_adv"].reshape(-1, na, ne)
-            pred1d_original[rows] = host["pred1d_original"]
-            original = waves[rows]
-            arrays["snr_clean"][rows] = metrics.snr(original, host["y_clean"])
-            arrays["snr"][rows] = metrics.snr(original[:, None], host["y_adv"]).reshape(-1, na, ne)
-            for j, i in enumerate(rows):
-                if i < m:
-                    arrays["audio_clean"][i] = host["y_clean"][j]
-                    arrays["audio"][i] = host["y_adv"][j].reshape(na, ne, -1)
-        for name, v in arrays.items():
-            out[name][rep] = v
-    return ExplorerGrid(
-        segments, genres, reps, tuple(attacks), tuple(float(e) for e in eps_db), audio_segments,
-        np.asarray(ds.labels[list(segments)]), folds,
-        tuple(ds.clips[ds.seg_clip[i]].clip_id for i in segments),
-        np.asarray(ds.seg_index[list(segments)]), waves[:m].astype(np.float32),
-        pred1d_original, **out, seconds=time.perf_counter() - t0)
-
-
-def grid_key(run) -> dict:
-    """The settings that name the grid's cache entry: the models it attacks with, the
-    attack and inversion settings, its segments and axes."""
-    from specadv.precision import INFERENCE_PRECISION
-    from specadv.roundtrip import REPRESENTATIONS, WAVE
-
-    return {"models": {k: [m.key for m in run.models(k)] for k in (*REPRESENTATIONS, WAVE)},
-            "attacks": run.profile["attacks"], "reconstruction": run.profile["reconstruction"],
-            "examples": run.examples(), "grid": {"attacks": list(GRID_ATTACKS),
-                                                 "eps_db": list(GRID_EPS_DB),
-                                                 "audio_examples": GRID_AUDIO_EXAMPLES},
-            "precision": INFERENCE_PRECISION, "version": GRID_VERSION}
-
-
-def grid(run) -> ExplorerGrid:
-    """The run's :class:`ExplorerGrid`, computed now (about a minute on the demo profile
-    on a 2-core CPU, once its models exist) or loaded from the run folder."""
-    from specadv.roundtrip import REPRESENTATIONS, WAVE, Inversion
-
-    def compute(entry):
-        models = {k: [m.model for m in run.models(k)] for k in (*REPRESENTATIONS, WAVE)}
-        compute_grid(run.dataset(), run.examples(), models, run.profile["attacks"],
-                     Inversion.from_profile(run.profile["reconstruction"]),
-                     run.device).save(entry)
-
-    return run.memoised("explorer grid", lambda: run.stage(
-        "explorer", grid_key(run), compute, ExplorerGrid.load))
-
-
-# --------------------------------------------------------------------------- the live explorer
 def missing(run) -> list[str]:
     """What the explorer reads from the run folder that is not computed yet: the corpus
     (an embedded one), the dataset, the models of each kind (by fold). Empty: ready."""
-    from specadv.report.names import MODEL_NAMES
-    from specadv.roundtrip import REPRESENTATIONS, WAVE
-
     if run.profile["corpus"]["kind"] == "embedded" and \
             not run.store.entry("corpus", run.key("corpus")).is_complete():
         return ["the embedded corpus", "the dataset (segments and features)", "every model"]
@@ -422,47 +53,9 @@ def missing(run) -> list[str]:
 
 def missing_message(run, needs: list[str], button: bool = True) -> str:
     """HTML: what is missing, how to compute it and about how long it takes (and, with
-    ``button``, that the button below computes it here)."""
-    import html
-
-    name = run.profile.name
-    took = COMPUTE_TIMES.get(name, "minutes to hours, depending on the profile and the "
-                                   "device")
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in needs)
-    return (f"<div class='specadv-explorer-missing'><p><b>The explorer needs the trained "
-            f"models of the run</b> (profile <code>{html.escape(name)}</code>, run folder "
-            f"<code>{html.escape(str(run.root))}</code>), and these are not computed yet:</p>"
-            f"<ul>{items}</ul><p>Computing them takes {took} on a 2-core CPU. Either run "
-            f"the experiment once from the project folder, "
-            f"<code>.venv/bin/specadv run --profile {html.escape(name)}</code> (the whole "
-            "book; every stage is cached), then re-run this notebook"
-            + ("; or press <i>compute now</i> below to train only what the explorer needs, "
-               "here." if button else ".") + "</p></div>")
-
-
-def render(result: ExplorerResult, prefix: str = "explorer", sink=None):
-    """The figure (clean, adversarial, difference) and an HTML summary with players
-    (written to ``sink``, :class:`specadv.report.AudioSink`, or embedded)."""
-    from specadv import metrics, report
-
-    fig = report.plot_adversarial_example(
-        result.x, result.x_adv, f"{result.clip_id} ({result.representation})",
-        result.representation)
-    rows = [
-        {"audio": "original", "1D CNN": result.pred1d_original, "2D CNN": result.pred2d_clean,
-         "SNR (dB)": "", "player": report.audio_player(result.original, f"{prefix}_original", sink)},
-        {"audio": "reconstructed, no attack", "1D CNN": result.pred1d_clean,
-         "2D CNN": result.pred2d_clean,
-         "SNR (dB)": f"{metrics.snr(result.original, result.reconstructed_clean):.1f}",
-         "player": report.audio_player(result.reconstructed_clean, f"{prefix}_clean", sink)},
-        {"audio": f"reconstructed, {result.attack} eps {result.eps:g} dB",
-         "1D CNN": result.pred1d_adv, "2D CNN": result.pred2d_adv,
-         "SNR (dB)": f"{metrics.snr(result.original, result.reconstructed_adv):.1f}",
-         "player": report.audio_player(result.reconstructed_adv, f"{prefix}_adv", sink)},
-    ]
-    head = (f"<p><b>{result.genre}</b> segment {result.segment} of {result.clip_id}, test fold "
-            f"{result.fold + 1}; perturbation L-inf {result.linf_db:.3f} dB</p>")
-    return fig, head + report.audio_players_html(rows, list(rows[0]))
+    ``button``, that the button below computes it here)
+    (:func:`specadv.report.explorer_live.missing_html` for the run's profile and folder)."""
+    return missing_html(run.profile.name, run.root, needs, button)
 
 
 def explorer_widget(run, segment: int | None = None, representation: str = "mel",
@@ -499,8 +92,6 @@ def _live_widget(run, segment, representation, attack, eps):
     import ipywidgets as w
     import matplotlib.pyplot as plt
     from IPython.display import HTML, display
-
-    from specadv.roundtrip import REPRESENTATIONS
 
     if eps not in LIVE_EPS_DB:
         raise ValueError(f"eps must be one of {LIVE_EPS_DB}; got {eps}")

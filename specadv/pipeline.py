@@ -51,7 +51,7 @@ class Run:
 
     @property
     def device(self):
-        from specadv.training import select_device
+        from specadv.device import select_device
         return select_device(self.profile["device"])
 
     def stage(self, stage: str, settings: dict, compute: Callable[[artifacts.Entry], None],

@@ -13,20 +13,17 @@ classified by the 1D CNN and by the 2D CNNs on re-extracted features.
 """
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Mapping
 
-import numpy as np
 import torch
 
 from specadv import features, reconstruction
 from specadv.constants import HOP_LENGTH, N_CLASSES, N_FRAMES, N_MELS, N_STFT_BINS
 
 __all__ = ["Features", "Inversion", "Representation", "MEL", "STFT", "STFT_PAPER",
-           "REPRESENTATIONS", "register_representation", "targets", "WAVE", "MEL_WRITTEN_SAMPLES", "representation", "extract", "to_audio", "classify_audio", "probs",
-           "to_device", "Timer"]
+           "REPRESENTATIONS", "register_representation", "targets", "WAVE", "MEL_WRITTEN_SAMPLES",
+           "representation", "extract", "to_audio", "classify_audio", "probs"]
 
 WAVE = "wave"  # the 1D CNN's input: the audio itself
 MEL_WRITTEN_SAMPLES = (N_FRAMES - 1) * HOP_LENGTH
@@ -320,40 +317,3 @@ def classify_audio(models: Mapping[str, torch.nn.Module], y: torch.Tensor) -> di
             z = features.stft(y if y.dtype == torch.float64 else y.float())
         out[t] = probs(m, r.db_of(z))
     return out
-
-
-def to_device(a: np.ndarray, device) -> torch.Tensor:
-    """A host array as a tensor on ``device`` (through pinned memory on CUDA)."""
-    t = torch.from_numpy(np.ascontiguousarray(a))
-    if getattr(device, "type", str(device)) == "cuda":
-        return t.pin_memory().to(device, non_blocking=True)
-    return t
-
-
-class Timer:
-    """Wall time of named parts of a computation, synchronised with the device.
-
-    >>> t = Timer("cpu")
-    >>> with t("bim"):
-    ...     pass
-    >>> t.seconds["bim"] >= 0
-    True
-    """
-
-    def __init__(self, device):
-        self.cuda = getattr(device, "type", str(device)) == "cuda"
-        self.seconds: dict[str, float] = {}
-
-    def _sync(self) -> None:
-        if self.cuda:
-            torch.cuda.synchronize()
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        self._sync()
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._sync()
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0

@@ -29,6 +29,7 @@ from torch import nn
 
 from . import __version__
 from . import precision as _precision
+from .device import select_device  # here too: training picks the device it trains on
 from .models import MODEL_KINDS, build_model
 
 __all__ = [
@@ -184,19 +185,6 @@ class CheckpointMismatch(ValueError):
                           for k, (a, b) in differences.items())
         super().__init__(f"{path}: checkpoint was trained with other settings ({lines}). "
                          f"Delete it (or use another output directory) to retrain.")
-
-
-def select_device(name: str = "auto") -> torch.device:
-    """``torch.device`` for "auto" (CUDA when present, else CPU), "cpu", "cuda" or "cuda:N"."""
-    if isinstance(name, torch.device):
-        return name
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} was requested but torch sees no CUDA device; "
-                           f"set the profile's device to 'auto' or 'cpu'")
-    return device
 
 
 def validation_split(segment_clip_ids, labels, fraction: float = 0.2, by: str = "clip",

@@ -79,10 +79,11 @@ def test_nothing_in_specadv_imports_in_a_circle():
 
 
 def test_stage_results_are_frozen_dataclasses():
-    from specadv.stages import attack, beyond, reconstruct, results, train
+    from specadv.stages import attack, beyond, explorer, reconstruct, results, train
 
     for cls in (train.FoldModel, attack.FoldAttacks, reconstruct.FoldReconstruction,
-                beyond.FoldAware, beyond.FoldInversion, results.Results):
+                beyond.FoldAware, beyond.FoldInversion, results.Results,
+                explorer.ExplorerGrid, explorer.ExplorerResult):
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, cls
 
 
@@ -103,3 +104,42 @@ def test_every_representation_has_the_model_settings_it_names():
 def test_pipeline_run_stays_thin():
     n = len((PACKAGE / "pipeline.py").read_text().splitlines())
     assert n < 250, f"pipeline.py has {n} lines: a stage's work belongs in specadv/stages/"
+
+
+def _imports_of_a_third_party(package: Path, name: str) -> set[str]:
+    """The package's modules that import the top-level package ``name``."""
+    found = set()
+    for f in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            if any(n == name or n.startswith(name + ".") for n in names):
+                found.add(_module_name(f, package))
+    return found
+
+
+def test_the_kernels_are_leaves_and_the_explorer_is_split_by_layer():
+    graph = import_graph()
+    # the inverse STFT and Griffin-Lim, and the device helpers, need nothing of the method
+    assert graph["specadv.dsp"] == {"specadv.constants"}
+    assert graph["specadv.device"] == set()
+    assert "specadv.dsp" in graph["specadv.reconstruction"]
+    # a stage never imports what renders it or the widget that shows it
+    for m, deps in graph.items():
+        if m.startswith("specadv.stages"):
+            assert not {d for d in deps if d.startswith("specadv.report")
+                        or d == "specadv.explorer"}, m
+    # the widget UI lives in one module
+    assert _imports_of_a_third_party(PACKAGE, "ipywidgets") == {"specadv.explorer"}
+
+
+def test_the_finders_see_an_import_inside_a_function_and_a_relative_one(tmp_path):
+    pkg = tmp_path / "specadv"
+    (pkg / "sub").mkdir(parents=True)
+    for f in ("__init__.py", "sub/__init__.py", "leaf.py"):
+        (pkg / f).write_text("")
+    (pkg / "sub" / "ui.py").write_text("def f():\n    import ipywidgets.widgets\n"
+                                       "from ..leaf import x\n")
+    assert _imports_of_a_third_party(pkg, "ipywidgets") == {"specadv.sub.ui"}
+    assert import_graph(pkg)["specadv.sub.ui"] == {"specadv.leaf"}

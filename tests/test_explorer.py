@@ -3,6 +3,8 @@ import pytest
 
 from specadv import explorer
 from specadv.pipeline import Run
+from specadv.report import explorer_live
+from specadv.stages import explorer as stage
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +15,7 @@ def run(tmp_path_factory):
 
 def test_explore_stft_bim_stays_in_budget_and_reconstructs_exactly_when_clean(run):
     seg = list(run.examples().values())[0]
-    r = explorer.explore(run, seg, "stft", "bim", 0.3)
+    r = stage.explore(run, seg, "stft", "bim", 0.3)
     assert r.x.shape == r.x_adv.shape == (257, 431)
     assert 0.29 < r.linf_db <= 0.3 + 1e-4
     assert r.fold == int(run.dataset().folds[seg])
@@ -24,19 +26,19 @@ def test_explore_stft_bim_stays_in_budget_and_reconstructs_exactly_when_clean(ru
 
 def test_explore_zero_budget_changes_nothing_and_noise_is_exactly_eps(run):
     seg = list(run.examples().values())[1]
-    r0 = explorer.explore(run, seg, "mel", "fgsm", 0.0)
+    r0 = stage.explore(run, seg, "mel", "fgsm", 0.0)
     assert np.array_equal(r0.x, r0.x_adv) and r0.pred2d_clean == r0.pred2d_adv
-    rn = explorer.explore(run, seg, "mel", "random_sign", 0.5)
+    rn = stage.explore(run, seg, "mel", "random_sign", 0.5)
     assert np.allclose(np.abs(rn.x_adv - rn.x), 0.5, atol=1e-5)
-    fig, html = explorer.render(rn, prefix="test")
+    fig, html = explorer_live.render(rn, prefix="test")
     assert html.count("<audio") == 3 and "random_sign" in html
 
 
 def test_explore_refuses_bad_choices(run):
     with pytest.raises(ValueError, match="attack"):
-        explorer.explore(run, 0, "mel", "deepfool", 0.3)
+        stage.explore(run, 0, "mel", "deepfool", 0.3)
     with pytest.raises(IndexError, match="outside"):
-        explorer.explore(run, 10 ** 6, "mel", "bim", 0.3)
+        stage.explore(run, 10 ** 6, "mel", "bim", 0.3)
 
 
 # --------------------------------------------------------------------------- the static grid
@@ -51,7 +53,7 @@ from specadv.roundtrip import REPRESENTATIONS, WAVE, Inversion  # noqa: E402
 
 @pytest.fixture(scope="module")
 def grid(run):
-    return explorer.grid(run)
+    return stage.grid(run)
 
 
 def _blob(html):
@@ -62,12 +64,12 @@ def _blob(html):
 
 def test_grid_has_every_genre_representation_attack_and_budget(run, grid):
     examples = run.examples()
-    n, na, ne = len(examples), len(explorer.GRID_ATTACKS), len(explorer.GRID_EPS_DB)
+    n, na, ne = len(examples), len(stage.GRID_ATTACKS), len(stage.GRID_EPS_DB)
     assert grid.shape == (n, len(REPRESENTATIONS), na, ne)
     assert grid.segments == tuple(examples.values()) and grid.genres == tuple(examples)
     assert grid.representations == tuple(REPRESENTATIONS)
     assert 0.3 in grid.eps_db and "random_sign" in grid.attacks
-    m = explorer.GRID_AUDIO_EXAMPLES
+    m = stage.GRID_AUDIO_EXAMPLES
     assert grid.audio_segments == grid.segments[:m] and grid.original.shape[0] == m
     for rep, r in REPRESENTATIONS.items():
         assert grid.x[rep].shape == (n, *r.feature_shape)
@@ -80,12 +82,12 @@ def test_grid_has_every_genre_representation_attack_and_budget(run, grid):
 
 
 def test_grid_is_cached_and_each_state_is_the_live_explorers(run, grid):
-    again = explorer.grid(type(run)("smoke", progress=False, runs_dir=run.root.parent))
+    again = stage.grid(type(run)("smoke", progress=False, runs_dir=run.root.parent))
     assert again.seconds == grid.seconds  # loaded, not recomputed
     for rep in grid.representations:
         assert np.array_equal(again.delta[rep], grid.delta[rep])
     s, rep, a, e = 0, "stft", grid.attacks.index("bim"), grid.eps_db.index(0.3)
-    r = explorer.explore(run, grid.segments[s], rep, "bim", 0.3)
+    r = stage.explore(run, grid.segments[s], rep, "bim", 0.3)
     assert np.allclose(r.x_adv - r.x, grid.delta[rep][s, a, e], atol=2e-3)
     assert np.allclose(r.reconstructed_adv, grid.audio[rep][s, a, e], atol=1e-5)
     from specadv.constants import GENRES
@@ -96,9 +98,9 @@ def test_grid_is_cached_and_each_state_is_the_live_explorers(run, grid):
 def test_grid_is_deterministic_and_independent_of_its_batch(run, grid):
     ds, ex = run.dataset(), dict(list(run.examples().items())[:2])
     models = {k: [m.model for m in run.models(k)] for k in ("stft", WAVE)}
-    sub = explorer.compute_grid(ds, ex, models, run.profile["attacks"],
-                                Inversion.from_profile(run.profile["reconstruction"]),
-                                run.device, representations=("stft",), audio_examples=1)
+    sub = stage.compute_grid(ds, ex, models, run.profile["attacks"],
+                             Inversion.from_profile(run.profile["reconstruction"]),
+                             run.device, representations=("stft",), audio_examples=1)
     assert sub.shape == (2, 1, *grid.shape[2:])
     assert np.array_equal(sub.delta["stft"], grid.delta["stft"][:2])
     assert np.array_equal(sub.pred1d["stft"], grid.pred1d["stft"][:2])
@@ -154,6 +156,8 @@ def test_the_live_explorer_says_what_is_missing_and_trains_nothing_unasked(tmp_p
     box = explorer.explorer_widget(fresh)
     assert "compute now" in [getattr(c, "description", "") for c in box.children]
     assert "not computed yet" in box.children[0].value
+    static = explorer.missing_message(fresh, needs, button=False)  # the static page's
+    assert str(fresh.root) in static and "compute now" not in static
     assert not any((tmp_path / "smoke").glob("corpus/*/manifest.json"))
 
 
@@ -165,3 +169,14 @@ def test_the_live_explorer_offers_the_papers_budget_exactly_and_opens_on_the_exa
     assert seg.value == next(iter(run.examples().values()))
     assert eps.value == 0.3 and eps.label == "0.3" and att.value == "bim"
     assert [label for label, _ in eps.options] == [f"{e:g}" for e in explorer.LIVE_EPS_DB]
+
+
+def test_the_explorer_module_keeps_the_names_the_notebook_and_users_call():
+    # the widget module re-exports the stage's and the renderer's public names
+    for name in ("ExplorerResult", "ExplorerGrid", "explore", "attack_segments", "compute_grid",
+                 "grid", "grid_key", "ATTACK_CHOICES", "GRID_ATTACKS", "GRID_EPS_DB",
+                 "GRID_AUDIO_EXAMPLES"):
+        assert getattr(explorer, name) is getattr(stage, name), name
+    assert explorer.render is explorer_live.render
+    assert set(explorer.__all__) >= {"grid", "missing", "missing_message", "explorer_widget",
+                                     "render", "LIVE_EPS_DB"}

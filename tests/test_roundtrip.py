@@ -1,5 +1,4 @@
-"""Tests of specadv.roundtrip: the representation registry, classify_audio, Timer."""
-import time
+"""Tests of specadv.roundtrip: the representation registry, classify_audio."""
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from specadv.constants import WINDOW_SAMPLES
 from specadv.metrics import snr
 from specadv.models import build_model
 from specadv.profiles import load_profile
-from specadv.roundtrip import (REPRESENTATIONS, WAVE, Features, Inversion, Timer, classify_audio,
+from specadv.roundtrip import (REPRESENTATIONS, WAVE, Features, Inversion, classify_audio,
                                extract, probs, representation, to_audio)
 from specadv.stages.train import model_config
 
@@ -144,19 +143,3 @@ def test_an_unknown_representation_is_refused_listing_the_known_ones():
     assert "'nope'" in msg and all(name in msg for name in REPRESENTATIONS)
     with pytest.raises(ValueError, match="nope"):
         extract("nope", torch.zeros(1, WINDOW_SAMPLES))
-
-
-def test_timer_accumulates_each_name_even_when_the_block_raises():
-    t = Timer("cpu")
-    for _ in range(2):
-        with t("a"):
-            time.sleep(0.02)
-    with t("b"):
-        pass
-    with pytest.raises(RuntimeError):
-        with t("b"):
-            time.sleep(0.03)
-            raise RuntimeError("stop")
-    assert set(t.seconds) == {"a", "b"}
-    assert 0.04 <= t.seconds["a"] < 1.0
-    assert 0.03 <= t.seconds["b"] < 1.0

@@ -1,7 +1,8 @@
 """The static explorer: a precomputed grid of states as one self-contained HTML block.
 
 Four selectors (genre, spectrogram, attack, budget) swap the spectrogram images, the
-players and the prediction table of a precomputed :class:`specadv.explorer.ExplorerGrid`.
+players and the prediction table of a precomputed
+:class:`specadv.stages.explorer.ExplorerGrid`.
 Plain HTML and a few lines of inline JavaScript: no kernel, no CDN, no widget manager;
 it works from ``file://`` with no network. The default state is also written into the
 HTML itself, so a reader without JavaScript sees it.
@@ -105,7 +106,7 @@ def explorer_html(grid, prefix: str = "explorer", sink=None, titles: dict | None
 
     Parameters
     ----------
-    grid : :class:`specadv.explorer.ExplorerGrid`
+    grid : :class:`specadv.stages.explorer.ExplorerGrid`
     prefix : names of the files written to ``sink`` (and of the block's id).
     sink : :class:`~specadv.report.players.AudioSink` or None (everything embedded).
     titles : representation name -> how the page names it (default: the registry's titles).

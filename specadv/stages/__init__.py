@@ -12,6 +12,8 @@ function that computes it. A stage never knows whether it is cached:
   (:class:`FoldReconstruction`);
 - :mod:`~specadv.stages.beyond`: the reconstruction-aware attack (:class:`FoldAware`)
   and the Mel inversion sweep (:class:`FoldInversion`).
+- :mod:`~specadv.stages.explorer`: the explorer's states, one segment or the static
+  book's grid of them (:class:`ExplorerGrid`).
 """
 from __future__ import annotations
 

@@ -9,8 +9,9 @@ import numpy as np
 from specadv import artifacts, precision
 from specadv import attacks as atk
 from specadv.constants import N_CLASSES
+from specadv.device import to_device
 from specadv.roundtrip import probs as model_probs
-from specadv.roundtrip import representation, to_device
+from specadv.roundtrip import representation
 from specadv.stages import progress
 
 __all__ = ["FoldAttacks", "attack_fold", "reconstructed_attacks", "CPU_ATTACK_BATCH"]

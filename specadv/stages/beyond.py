@@ -9,9 +9,9 @@ import numpy as np
 from specadv import artifacts, metrics, precision
 from specadv import attacks as atk
 from specadv.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from specadv.device import Timer, to_device
 from specadv.metrics import BATCH_METRICS
-from specadv.roundtrip import (Inversion, Timer, classify_audio, probs, representation,
-                               to_device)
+from specadv.roundtrip import Inversion, classify_audio, probs, representation
 from specadv.stages import progress
 
 __all__ = ["FoldAware", "aware_fold", "FoldInversion", "inversion_fold", "inversion_variants",

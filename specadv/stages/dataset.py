@@ -10,7 +10,8 @@ from specadv import artifacts
 from specadv.constants import GENRES, SAMPLE_RATE
 from specadv.data import (FOLD_TRAIN, FOLD_VALIDATION, assign_folds, gather_segments,
                           genre_examples, kept_windows, load_corpus, read_audio)
-from specadv.roundtrip import REPRESENTATIONS, representation, to_device
+from specadv.device import to_device
+from specadv.roundtrip import REPRESENTATIONS, representation
 from specadv.stages import progress
 
 __all__ = ["ClipInfo", "Dataset", "SegmentAudio", "build_dataset"]

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from specadv import artifacts, metrics, precision
+from specadv.device import to_device
 from specadv.metrics import BATCH_METRICS
-from specadv.roundtrip import WAVE, Inversion, classify_audio, probs, representation, to_device
+from specadv.roundtrip import WAVE, Inversion, classify_audio, probs, representation
 from specadv.stages import progress
 
 __all__ = ["FoldReconstruction", "reconstruct_fold"]
