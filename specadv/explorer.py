@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from specadv import attacks as atk
 from specadv.constants import GENRES
 from specadv.report.explorer_live import missing_html, render
 from specadv.report.names import MODEL_NAMES
@@ -59,7 +60,7 @@ def missing_message(run, needs: list[str], button: bool = True) -> str:
 
 
 def explorer_widget(run, segment: int | None = None, representation: str = "mel",
-                    attack: str = "bim", eps: float = 0.3, compute: bool = False):
+                    attack: str = atk.BIM.name, eps: float = 0.3, compute: bool = False):
     """An ipywidgets explorer over the run's segments (needs a live kernel).
 
     It opens on ``segment`` (default: the first of the book's examples, the static

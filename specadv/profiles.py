@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .attacks import _FLAT_KEYS, ATTACKS, attacks_where
+from .attacks import _FLAT_KEYS, ATTACKS, BIM, PGD, attacks_where
 from .constants import MIN_ENERGY, OVERLAP, WINDOW_SAMPLES
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
@@ -80,11 +80,11 @@ DEFAULTS: dict[str, Any] = {
         "seed": 0, "amp": False, "schedule": "constant",
     },
     "attacks": {
-        "names": ["fgsm", "bim", "pgd", "random_sign"],  # random_sign: the same-budget control
+        "names": list(ATTACKS),    # FGSM, BIM, PGD and the random-sign control (same budget)
         "labels": "predicted",     # cleverhans' default, as the authors ran it; or "true"
         "clip": False,             # clip adversarial dB to [-80, 0]; the authors did not
         "sweep_eps": [0.03, 0.1, 0.3, 1.0, 3.0],
-        "sweep_attacks": ["bim", "pgd"],  # drawn against eps beside the random-sign control
+        "sweep_attacks": [BIM.name, PGD.name],  # against eps beside the random-sign control
         "sweep_max_segments": 2000,
         "batch_size": 256,
         "seed": 0,

@@ -143,3 +143,29 @@ def test_the_finders_see_an_import_inside_a_function_and_a_relative_one(tmp_path
                                        "from ..leaf import x\n")
     assert _imports_of_a_third_party(pkg, "ipywidgets") == {"specadv.sub.ui"}
     assert import_graph(pkg)["specadv.sub.ui"] == {"specadv.leaf"}
+
+
+def _string_literal_modules(value: str, package: Path = PACKAGE) -> set[str]:
+    """The modules of ``package`` with ``value`` as a string constant (docstrings aside)."""
+    out = set()
+    for f in package.rglob("*.py"):
+        if any(isinstance(n, ast.Constant) and n.value == value
+               for n in ast.walk(ast.parse(f.read_text()))):
+            out.add(_module_name(f, package))
+    return out
+
+
+def test_the_literal_finder_finds_a_name_and_ignores_docstrings(tmp_path):
+    pkg = tmp_path / "specadv"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text('"""The "bim" attack."""\n')
+    (pkg / "a.py").write_text('NAME = "bim"\n')
+    assert _string_literal_modules("bim", pkg) == {"specadv.a"}
+
+
+def test_an_attack_or_representation_name_is_written_in_two_modules_at_most():
+    # the registries own the names (specadv.attacks, specadv.roundtrip); the paper's own
+    # figures (report.names) and the profiles' defaults may name them once more
+    for name in ("bim", "fgsm", "random_sign", "stft_paper"):
+        where = _string_literal_modules(name)
+        assert len(where) <= 2, (name, sorted(where))

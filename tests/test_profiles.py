@@ -133,3 +133,46 @@ def test_recipe_keys_reach_the_models_and_the_training():
             load_profile("demo", model2d={"head_chunks": bad})
     assert train_config(p, "wave").schedule == "onecycle"
     assert train_config(p, "mel").schedule == "constant"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # issue 31's cases: each names the key, the file and what is allowed
+    ("attacks:\n  seed: null\n", r"'attacks\.seed' may not be null.*int"),
+    ("attacks:\n  fgsm: {eps: -0.3}\n", r"attacks\.fgsm\.eps must be a finite number >= 0.*-0\.3"),
+    ("attacks:\n  bim: {iters: 0}\n", r"attacks\.bim\.iters must be a positive integer; got 0"),
+    ("attacks:\n  bim: {step: .inf}\n", r"attacks\.bim\.step must be a finite number"),
+    ("attacks:\n  sweep_eps: [0.3, -1.0]\n", r"attacks\.sweep_eps must be finite budgets >= 0"),
+    ("attacks:\n  batch_size: 0\n", r"attacks\.batch_size must be a positive integer"),
+    ("attacks:\n  fgsm_eps: 0.1\n", r"unknown key 'attacks\.fgsm_eps' \(each attack has a section "
+                                    r"of its own now: write `attacks: \{fgsm: \{eps: \.\.\.\}\}`\)"),
+    ("attacks:\n  bim: {epsilon: 0.3}\n", r"unknown key 'attacks\.bim\.epsilon'\. Valid keys of "
+                                          r"attacks\.bim: eps, iters, step"),
+    ("attacks:\n  names: [fgsm, bim, deepfool]\n", r"attacks\.names lists unknown attack\(s\) "
+                                                   r"\['deepfool'\]"),
+    ("train2d:\n  lr: null\n", r"'train2d\.lr' may not be null"),
+    ("train2d:\n  lr: -1.0\n", r"train2d\.epochs and batch_size must be positive integers and lr "
+                               r"a positive number"),
+    ("model2d:\n  width_stft: '8'\n", r"'model2d\.width_stft' must be of type int or null"),
+    ("reconstruction:\n  n_iter: -2\n", r"reconstruction\.n_iter and nnls_iter must be integers"),
+    ("reconstruction:\n  seed: null\n", r"'reconstruction\.seed' may not be null"),
+])
+def test_a_bad_setting_is_refused_before_any_work_naming_key_file_and_value(tmp_path, text,
+                                                                             expected):
+    from specadv.pipeline import Run
+
+    f = tmp_path / "bad.yaml"
+    f.write_text("name: bad\n" + text)
+    runs = tmp_path / "runs"
+    with pytest.raises(ProfileError, match=expected) as err:
+        Run(str(f), runs_dir=runs, progress=False)
+    assert str(f) in str(err.value)
+    assert not runs.exists()  # nothing read, nothing written: the corpus was never touched
+
+
+def test_null_stays_allowed_where_a_key_means_none(tmp_path):
+    f = tmp_path / "ok.yaml"
+    f.write_text("model2d: {width_stft: null, input_pool_stft: null}\n"
+                 "train2d: {epochs_stft: 12, lr_stft: 1, early_stopping_patience: null}\n")
+    p = load_profile(str(f))
+    assert p["model2d"]["width_stft"] is None and p["train2d"]["epochs_stft"] == 12
+    assert p["train2d"]["lr_stft"] == 1.0 and isinstance(p["train2d"]["lr_stft"], float)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from specadv import attacks as atk
 from specadv.artifacts import atomic_path
 from specadv.constants import GENRES
 from specadv.report.names import ATTACK_NAMES
@@ -122,7 +123,7 @@ def explorer_html(grid, prefix: str = "explorer", sink=None, titles: dict | None
     n, nr, na, ne = grid.shape
     if start is None:
         rep0 = "mel" if "mel" in grid.representations else grid.representations[0]
-        att0 = "bim" if "bim" in grid.attacks else grid.attacks[0]
+        att0 = atk.BIM.name if atk.BIM.name in grid.attacks else grid.attacks[0]
         eps0 = min(grid.eps_db, key=lambda e: abs(e - 0.3))
         start = (0, rep0, att0, eps0)
     start_key = state_key(start[0], grid.representations.index(start[1]),

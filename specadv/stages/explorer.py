@@ -25,12 +25,12 @@ from specadv import roundtrip as rt
 from specadv.constants import GENRES
 from specadv.data import FOLD_TRAIN
 from specadv.device import to_device
-from specadv.precision import INFERENCE_PRECISION
 from specadv.roundtrip import REPRESENTATIONS, WAVE, Inversion
 
-ATTACK_CHOICES = ("fgsm", "bim", "pgd", "random_sign")
-"""The attacks :func:`explore` and :func:`attack_segments` take (the live explorer's list)."""
-GRID_ATTACKS = ("fgsm", "bim", "random_sign")
+ATTACK_CHOICES = tuple(atk.ATTACKS)
+"""The live explorer's list: the registered attacks (at import; :func:`explore` takes any
+registered one)."""
+GRID_ATTACKS = (*atk.attacks_where(paper=True), atk.control_name())
 """The attacks of the static grid: the paper's two and the same-budget random-sign control."""
 GRID_EPS_DB = (0.1, 0.3, 1.0)
 """The budgets of the static grid (dB); 0.3 is the paper's."""
@@ -39,11 +39,9 @@ GRID_AUDIO_EXAMPLES = 1
 whose every state keeps its audio in the grid. A 5-s player is about 0.22 MB of WAV and a
 genre has ``1 + R + R * 3 * 3`` of them (31 with three representations, 6.8 MB); the
 other genres show spectrograms and predictions only, which keeps the page near 10 MB."""
-GRID_VERSION = 1  # in the grid's cache key: bump when what ExplorerGrid stores changes
-
 __all__ = ["ExplorerResult", "ExplorerGrid", "explore", "attack_segments", "compute_grid",
            "grid", "grid_key", "ATTACK_CHOICES", "GRID_ATTACKS", "GRID_EPS_DB",
-           "GRID_AUDIO_EXAMPLES", "GRID_VERSION"]
+           "GRID_AUDIO_EXAMPLES"]
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,8 @@ class ExplorerResult:
 
 
 def _check_choice(attack: str, eps: float) -> None:
-    if attack not in ATTACK_CHOICES:
-        raise ValueError(f"attack must be one of {ATTACK_CHOICES}; got {attack!r}")
+    if attack not in atk.ATTACKS:
+        raise ValueError(f"attack must be one of {tuple(atk.ATTACKS)}; got {attack!r}")
     if eps < 0:
         raise ValueError(f"eps must be non-negative; got {eps}")
 
@@ -125,7 +123,7 @@ def attack_segments(m2d, m1d, rep: str, w, labels, segments, attacks, eps_db,
     for name in attacks:
         _check_choice(name, 0.0)
         seeds = (atk.segment_seeds(a["seed"], name, segments)
-                 if name in ("random_sign", "pgd") and a["seed"] is not None else None)
+                 if atk.attack_spec(name).seeded and a["seed"] is not None else None)
         for eps in eps_db:
             _check_choice(name, eps)
             x_adv.append(x if eps == 0 else atk.attack(
@@ -152,7 +150,7 @@ def attack_segments(m2d, m1d, rep: str, w, labels, segments, attacks, eps_db,
             "pred1d_adv": pred1d_rest[:, 1:]}
 
 
-def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
+def explore(run, segment: int, representation: str = "mel", attack: str = atk.BIM.name,
             eps: float = 0.3) -> ExplorerResult:
     """Attack one segment with the 2D CNN of its fold, reconstruct it and classify the audio.
 
@@ -165,7 +163,7 @@ def explore(run, segment: int, representation: str = "mel", attack: str = "bim",
         Row of the run's dataset; it is attacked by the model of the fold it is a
         test segment of.
     representation : a name of :data:`specadv.roundtrip.REPRESENTATIONS`
-    attack : "fgsm", "bim", "pgd" or "random_sign"
+    attack : a registered attack's name (:data:`specadv.attacks.ATTACKS`)
     eps : float
         L-infinity budget in dB; the BIM/PGD step is eps / 3 (0.1 for 0.3).
     """
@@ -360,18 +358,15 @@ def compute_grid(ds, examples: dict, models: dict, attacks_profile: dict, invers
 
 
 def grid_key(run) -> dict:
-    """The settings that name the grid's cache entry: the models it attacks with, the
-    attack and inversion settings, its segments and axes.
+    """The settings that name the grid's cache entry (:func:`specadv.stages.keys.explorer`):
+    the models it attacks with, the settings of its attacks and of the inversion, its
+    segments and axes."""
+    from specadv.stages import keys
 
-    Made here rather than in :mod:`specadv.stages.keys` for now; its value names the
-    entries already in run folders, so moving it must keep every value.
-    """
-    return {"models": {k: [m.key for m in run.models(k)] for k in (*REPRESENTATIONS, WAVE)},
-            "attacks": run.profile["attacks"], "reconstruction": run.profile["reconstruction"],
-            "examples": run.examples(), "grid": {"attacks": list(GRID_ATTACKS),
-                                                 "eps_db": list(GRID_EPS_DB),
-                                                 "audio_examples": GRID_AUDIO_EXAMPLES},
-            "precision": INFERENCE_PRECISION, "version": GRID_VERSION}
+    return keys.explorer(run.profile, {k: [m.key for m in run.models(k)] for k in (
+        *REPRESENTATIONS, WAVE)}, run.examples(), {
+        "attacks": list(GRID_ATTACKS), "eps_db": list(GRID_EPS_DB),
+        "audio_examples": GRID_AUDIO_EXAMPLES})
 
 
 def grid(run) -> ExplorerGrid:
