@@ -8,7 +8,7 @@ import numpy as np
 
 from specadv import artifacts, metrics, precision
 from specadv import attacks as atk
-from specadv.constants import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from specadv.constants import HOP_LENGTH, N_CLASSES, N_FFT, SAMPLE_RATE
 from specadv.device import Timer, to_device
 from specadv.metrics import BATCH_METRICS
 from specadv.roundtrip import Inversion, classify_audio, probs, representation
@@ -90,8 +90,8 @@ def aware_fold(ds, rep: str, fold: int, pos, models: dict, attacks: dict, beyond
     examples = [i for i in examples if i in set(idx.tolist())]
     n, bs = len(idx), int(b.get("aware_batch_size", AWARE_BATCH))
     out = {m: torch.zeros(n, dtype=torch.float64, device=device) for m in BATCH_METRICS}
-    prob = {t: torch.zeros((n, 10), device=device) for t in models}
-    probs_spec = torch.zeros((n, 10), device=device)
+    prob = {t: torch.zeros((n, N_CLASSES), device=device) for t in models}
+    probs_spec = torch.zeros((n, N_CLASSES), device=device)
     ex_audio = torch.zeros((len(examples), ds.window), device=device)
     timer = Timer(device)
     clip = atk.CLIP_DB if a["clip"] else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from specadv import artifacts, metrics, precision
+from specadv.constants import N_CLASSES
 from specadv.device import to_device
 from specadv.metrics import BATCH_METRICS
 from specadv.roundtrip import WAVE, Inversion, classify_audio, probs, representation
@@ -89,10 +90,10 @@ def reconstruct_fold(ds, rep: str, fold: int, test_idx, deltas: dict, models: di
     conds = ("clean", *deltas)
     out = {c: {m: torch.zeros(n, dtype=torch.float64, device=device) for m in BATCH_METRICS}
            for c in conds}
-    prob = {c: {t: torch.zeros((n, 10), dtype=torch.float32, device=device) for t in models}
+    prob = {c: {t: torch.zeros((n, N_CLASSES), dtype=torch.float32, device=device) for t in models}
             for c in conds}
     examples = {c: torch.zeros((len(example_idx), ds.window), device=device) for c in conds}
-    written = {c: torch.zeros((n, 10), dtype=torch.float32, device=device) for c in conds} \
+    written = {c: torch.zeros((n, N_CLASSES), dtype=torch.float32, device=device) for c in conds} \
         if r.written and WAVE in models else {}
     t0 = time.perf_counter()
     for lo in progress(range(0, n, batch_size), show_progress, desc=f"reconstruct {rep}",
