@@ -49,7 +49,7 @@ _RESERVED = ("settings", "code", "files", "checksum")  # the manifest's own keys
 
 __all__ = ["CODE_VERSION", "ArtifactError", "DamagedEntryWarning", "atomic_path", "save_json",
            "load_json", "save_npy", "load_npy", "open_npy_for_writing", "shrink_npy",
-           "settings_key", "file_sha256", "runs_folder", "Entry", "Store"]
+           "settings_key", "file_sha256", "runs_folder", "entries_in", "Entry", "Store"]
 
 
 class ArtifactError(RuntimeError):
@@ -294,14 +294,11 @@ class Entry:
     def _problems(self, manifest: dict, full: bool) -> list[str]:
         if "checksum" not in manifest:
             return []  # written before checksums were kept: see check()
+        if manifest["checksum"] != _manifest_checksum(manifest):  # its list of files too
+            return [f"{self.manifest_path}: its contents were changed after it was written "
+                    "(the checksum of its results does not match)"]
         problems = []
-        if manifest["checksum"] != _manifest_checksum(manifest):
-            problems.append(f"{self.manifest_path}: its contents were changed after it was "
-                            "written (the checksum of its results does not match)")
-        files = manifest.get("files")
-        if not isinstance(files, dict):
-            return problems + [f"{self.manifest_path}: no list of files"]
-        for name, want in files.items():
+        for name, want in manifest["files"].items():
             path = self.folder / name
             try:
                 size = path.stat().st_size
@@ -406,17 +403,22 @@ class Store:
         return Entry(folder, settings)
 
     def entries(self) -> list[Entry]:
-        """Every entry folder of the run folder (``<stage>/<key>/``), complete or not, with
-        the settings its manifest records (``{}`` where it has none)."""
-        found = []
-        for stage in sorted(self.root.iterdir()):
-            if not stage.is_dir() or not _STAGE_NAME.fullmatch(stage.name):
-                continue
-            for folder in sorted(stage.iterdir()):
-                if folder.is_dir() and not folder.name.startswith("."):
-                    try:
-                        settings = load_json(folder / "manifest.json").get("settings", {})
-                    except (ArtifactError, AttributeError):
-                        settings = {}
-                    found.append(Entry(folder, settings))
-        return found
+        """Every entry of the run folder (:func:`entries_in`)."""
+        return entries_in(self.root)
+
+
+def entries_in(root: os.PathLike | str) -> list[Entry]:
+    """Every entry folder of the run folder ``root`` (``<stage>/<key>/``), complete or not,
+    with the settings its manifest records (``{}`` where it has none); only reads."""
+    found = []
+    for stage in sorted(Path(root).iterdir()):
+        if not stage.is_dir() or not _STAGE_NAME.fullmatch(stage.name):
+            continue
+        for folder in sorted(stage.iterdir()):
+            if folder.is_dir() and not folder.name.startswith("."):
+                try:
+                    settings = load_json(folder / "manifest.json").get("settings", {})
+                except (ArtifactError, AttributeError):
+                    settings = {}
+                found.append(Entry(folder, settings))
+    return found

@@ -57,7 +57,7 @@ def verify(profile: str | None = None, remove: bool = False, out=print) -> int:
     to recompute it. Returns the exit status: 1 where an entry is damaged, else 0."""
     import shutil
 
-    from specadv.artifacts import ArtifactError, Store, runs_folder
+    from specadv.artifacts import ArtifactError, entries_in, runs_folder
 
     folders = _run_folders(profile)
     if not folders or not all(f.is_dir() for f in folders):
@@ -67,7 +67,7 @@ def verify(profile: str | None = None, remove: bool = False, out=print) -> int:
         return 2
     damaged_any = False
     for folder in folders:
-        entries = Store(folder).entries()
+        entries = entries_in(folder)  # reads only: a read-only cache can be verified
         damaged, unverified, incomplete = [], [], []
         for entry in entries:
             try:
@@ -90,12 +90,17 @@ def verify(profile: str | None = None, remove: bool = False, out=print) -> int:
             for problem in problems:
                 out(f"    {problem}")
             if remove:
-                with entry.lock():
-                    shutil.rmtree(entry.folder, ignore_errors=True)
-                out("    removed: the next run computes it again")
+                try:
+                    with entry.lock():
+                        shutil.rmtree(entry.folder)
+                    out("    removed: the next run computes it again")
+                except (OSError, ArtifactError) as exc:
+                    out(f"    not removed ({getattr(exc, 'strerror', None) or exc}): delete "
+                        f"{entry.folder} by hand")
             else:
                 out(f"    to recompute it: delete {entry.folder} (or run `specadv verify "
-                    f"--remove`), then run again (`specadv run --profile {folder.name}`)")
+                    f"--remove`), then run the profile again (`specadv run --profile "
+                    f"{folder.name}`, or its YAML file)")
         if unverified:
             out(f"  {len(unverified)} unverified, written before checksums were recorded "
                 "(used as they are; delete one to have it recomputed with checksums):")
@@ -111,11 +116,12 @@ def verify(profile: str | None = None, remove: bool = False, out=print) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "verify":
+        from specadv.artifacts import ArtifactError
         from specadv.profiles import ProfileError
 
         try:
             return verify(args.profile, args.remove)
-        except ProfileError as exc:
+        except (ProfileError, ArtifactError) as exc:  # a bad profile; --remove refused
             print(f"specadv: error: {exc}", file=sys.stderr)
             return 1
     if args.command == "corpus":
