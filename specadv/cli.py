@@ -1,4 +1,5 @@
-"""The ``specadv`` command: ``specadv run [--profile NAME|FILE] [--data DIR] [--device ...]``."""
+"""The ``specadv`` command: ``specadv run [--profile NAME|FILE] [--data DIR] [--device ...]``,
+``specadv verify [--profile NAME|FILE]`` (the cache against its checksums), ``specadv corpus``."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"],
                    help="where to compute (default: the profile's, auto = CUDA when present)")
     r.add_argument("--no-book", action="store_true", help="execute the notebooks only")
+    v = sub.add_parser("verify", help="check every cache entry's files against the sizes "
+                       "and checksums its manifest recorded, and report each that differs")
+    v.add_argument("--profile", default=None, help="the profile (name or YAML file) whose run "
+                   "folder to check; default: every run folder under $SPECADV_RUNS or runs/")
+    v.add_argument("--remove", action="store_true", help="delete the damaged entries, so "
+                   "that the next run computes them again")
     g = sub.add_parser("corpus", help="write the embedded corpus to a folder")
     g.add_argument("out_dir")
     g.add_argument("--clips-per-genre", type=int, default=10)
@@ -28,8 +35,95 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run_folders(profile: str | None) -> list[Path]:
+    """The run folders ``specadv verify`` checks: the profile's, or every one in use."""
+    from specadv.artifacts import runs_folder
+
+    runs = runs_folder()
+    if profile is None:
+        return sorted(p for p in runs.iterdir() if p.is_dir() and any(p.glob("*/*/")))\
+            if runs.is_dir() else []
+    name = profile
+    if Path(profile).is_file():
+        from specadv.profiles import load_profile
+
+        name = load_profile(str(Path(profile).resolve())).name
+    return [runs / name]
+
+
+def verify(profile: str | None = None, remove: bool = False, out=print) -> int:
+    """``specadv verify``: hash every file of every cache entry of the run folders
+    (:func:`_run_folders`) and report each entry that does not match its manifest, with how
+    to recompute it. Returns the exit status: 1 where an entry is damaged, else 0."""
+    import shutil
+
+    from specadv.artifacts import ArtifactError, entries_in, runs_folder
+
+    folders = _run_folders(profile)
+    if not folders or not all(f.is_dir() for f in folders):
+        where = folders[0] if folders else runs_folder()
+        print(f"specadv: error: no run folder to verify at {where} (set SPECADV_RUNS to the "
+              "folder of your runs, or name a profile that has run)", file=sys.stderr)
+        return 2
+    damaged_any = False
+    for folder in folders:
+        entries = entries_in(folder)  # reads only: a read-only cache can be verified
+        damaged, unverified, incomplete = [], [], []
+        for entry in entries:
+            try:
+                problems = entry.check(full=True)
+            except ArtifactError as exc:
+                if entry.manifest_path.exists():
+                    damaged.append((entry, [str(exc)]))
+                else:
+                    incomplete.append(entry)
+                continue
+            if problems is None:
+                unverified.append(entry)
+            elif problems:
+                damaged.append((entry, problems))
+        ok = len(entries) - len(damaged) - len(unverified) - len(incomplete)
+        out(f"{folder}: {len(entries)} entries: {ok} match their checksums, {len(damaged)} "
+            f"damaged, {len(unverified)} unverified, {len(incomplete)} incomplete")
+        for entry, problems in damaged:
+            out(f"  DAMAGED {entry.folder.relative_to(folder)}")
+            for problem in problems:
+                out(f"    {problem}")
+            if remove:
+                try:
+                    with entry.lock():
+                        shutil.rmtree(entry.folder)
+                    out("    removed: the next run computes it again")
+                except (OSError, ArtifactError) as exc:
+                    out(f"    not removed ({getattr(exc, 'strerror', None) or exc}): delete "
+                        f"{entry.folder} by hand")
+            else:
+                out(f"    to recompute it: delete {entry.folder} (or run `specadv verify "
+                    f"--remove`), then run the profile again (`specadv run --profile "
+                    f"{folder.name}`, or its YAML file)")
+        if unverified:
+            out(f"  {len(unverified)} unverified, written before checksums were recorded "
+                "(used as they are; delete one to have it recomputed with checksums):")
+            for entry in unverified:
+                out(f"    {entry.folder.relative_to(folder)}")
+        if incomplete:
+            out(f"  {len(incomplete)} incomplete (an interrupted run's; the next run computes "
+                "them again): " + ", ".join(str(e.folder.relative_to(folder)) for e in incomplete))
+        damaged_any = damaged_any or bool(damaged)
+    return 1 if damaged_any else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "verify":
+        from specadv.artifacts import ArtifactError
+        from specadv.profiles import ProfileError
+
+        try:
+            return verify(args.profile, args.remove)
+        except (ProfileError, ArtifactError) as exc:  # a bad profile; --remove refused
+            print(f"specadv: error: {exc}", file=sys.stderr)
+            return 1
     if args.command == "corpus":
         from specadv.artifacts import ArtifactError
         from specadv.data import make_embedded_corpus

@@ -10,8 +10,10 @@
 """
 from __future__ import annotations
 
+import errno
 import functools
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,6 +182,21 @@ def find_genre_root(path) -> Path:
     return genre_root
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` (neither a file nor a folder, following links) cannot be read as a clip."""
+    if path.is_symlink():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            target = os.readlink(path)
+            if exc.errno == errno.ELOOP:
+                return (f"symbolic link loop (it points to '{target}', which leads back to "
+                        "itself); point the link to an audio file or remove it")
+            return (f"broken symbolic link (its target '{target}' does not exist); point the "
+                    "link to an audio file or remove it")
+    return "not a regular file (a pipe, socket or device); give audio files only"
+
+
 def load_corpus(path, sr: int = SAMPLE_RATE, min_samples: int = WINDOW_SAMPLES,
                 progress: bool = False) -> Corpus:
     """Find and check the clips of a GTZAN-shaped folder.
@@ -187,7 +204,9 @@ def load_corpus(path, sr: int = SAMPLE_RATE, min_samples: int = WINDOW_SAMPLES,
     Every file is read once to check it (the audio is not kept). Files that
     cannot be used are listed in ``Corpus.skipped`` with the reason, never fatal:
     unreadable or empty audio, non-finite samples, files that are not audio,
-    clips shorter than ``min_samples`` (one 5-s window by default).
+    clips shorter than ``min_samples`` (one 5-s window by default), broken or looping
+    symbolic links and other entries that are not files (pipes, sockets). Folders inside
+    a genre folder are not read.
 
     Parameters
     ----------
@@ -206,13 +225,17 @@ def load_corpus(path, sr: int = SAMPLE_RATE, min_samples: int = WINDOW_SAMPLES,
     """
     genre_root = find_genre_root(path)
     corpus = Corpus(root=genre_root)
+    # a broken link is neither a file nor a folder: listed below, never dropped in silence
     files = [(g, f) for g in GENRES if (genre_root / g).is_dir()
-             for f in sorted((genre_root / g).iterdir()) if f.is_file()]
+             for f in sorted((genre_root / g).iterdir()) if not f.is_dir()]
     if progress:
         from tqdm.auto import tqdm
 
         files = tqdm(files, desc="checking clips", unit="clip")
     for genre, f in files:
+        if not f.is_file():
+            corpus.skipped.append(Skipped(f, _not_a_file(f)))
+            continue
         if f.suffix.lower() not in AUDIO_EXTENSIONS:
             corpus.skipped.append(Skipped(f, f"not an audio file (extension '{f.suffix}'; "
                                              f"expected one of {', '.join(AUDIO_EXTENSIONS)})"))

@@ -18,11 +18,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from specadv.artifacts import RUNS_ENV, project_root
+from specadv.artifacts import RUNS_ENV, project_root, runs_folder
 from specadv.roundtrip import REPRESENTATIONS
 
 __all__ = ["NOTEBOOKS", "RunError", "execute_notebooks", "default_jobs", "check_inputs",
-           "build_book", "run", "JOBS_ENV", "MALLOC_ENV"]
+           "build_book", "run", "failed_copies", "JOBS_ENV", "MALLOC_ENV"]
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def execute_notebooks(params: dict, steps: list[NotebookStep] | None = None,
     except OSError as exc:
         raise RunError(f"{out_dir}: cannot write the executed notebooks here ({exc.strerror}); "
                        "run from a writable copy of the project") from None
-    failed_dir = root / "runs" / "failed-notebooks"
+    failed_dir = _failed_dir(root)
     for stale in out_dir.glob(".running-*"):  # left by a killed run; never shown, never read
         stale.unlink()
     if steps is None:  # a whole run rewrites every player: drop another profile's audio
@@ -331,6 +331,9 @@ def _execute_one(root: Path, out_dir: Path, failed_dir: Path, step: NotebookStep
         raise RunError(f"{msg}\n  {kept}") from None
     _title_with_representation(tmp, step.params.get("representation"))
     os.replace(tmp, dst)
+    # an earlier run's failed copy of this notebook is out of date now that it has run
+    with contextlib.suppress(OSError):
+        (failed_dir / step.output_name).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -346,6 +349,19 @@ def _environ(values: dict[str, str]):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _failed_dir(root: Path | None = None) -> Path:
+    """Where a failed notebook's executed copy is kept: with the cache, in the runs folder
+    in use (``SPECADV_RUNS`` too), so that a run writes nowhere else."""
+    return runs_folder(root) / "failed-notebooks"
+
+
+def failed_copies(root: Path | None = None) -> list[Path]:
+    """The executed copies of failed notebooks still kept (each is removed once its notebook
+    runs to the end)."""
+    folder = _failed_dir(root)
+    return sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
 
 
 def _keep_failed(tmp: Path, kept: Path) -> str:
@@ -421,6 +437,10 @@ def run(profile: str | None = None, data: str | None = None, device: str | None 
               "device": device or ""}
     t0 = time.perf_counter()
     timings = execute_notebooks(params, log=log)
+    left = failed_copies()
+    if left:  # of notebooks that failed in an earlier run and have not run since
+        log(f"[specadv] executed copies of notebooks that failed in an earlier run are kept in "
+            f"{left[0].parent}: {', '.join(p.name for p in left)}; delete them when done")
     result = {"profile": prof.name, "notebooks": timings}
     if book:
         t1 = time.perf_counter()

@@ -45,7 +45,8 @@ def test_entry_is_incomplete_until_committed_and_refuses_other_settings(tmp_path
     artifacts.save_json(e.manifest_path, {"settings": {"eps": 9}, "code": artifacts.CODE_VERSION})
     assert not e.is_complete()
     e.manifest_path.write_text("{not json")
-    assert not e.is_complete()
+    with pytest.warns(artifacts.DamagedEntryWarning, match="manifest.json: corrupt JSON"):
+        assert not e.is_complete()
 
 
 def test_unwritable_run_folder_is_named(tmp_path):
@@ -130,3 +131,130 @@ def test_many_processes_may_open_one_run_folder_at_once(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(open_many, range(8)))  # raises the ArtifactError, if any
     assert not [p for p in root.iterdir() if p.name.startswith(".write-test")]
+
+
+# -- the cache knows its contents -------------------------------------------------------------
+
+def _committed(tmp_path, **arrays):
+    """A complete entry holding ``arrays`` as .npy, a small table and the result
+    ``accuracy`` in its manifest."""
+    e = artifacts.Store(tmp_path / "runs").entry("baseline-mel", {"C": 0.1})
+    e.reset()
+    for name, a in arrays.items():
+        artifacts.save_npy(e.path(f"{name}.npy"), a)
+    (e.path("table.csv")).write_text("fold,accuracy\n1,61.5\n")
+    e.commit(accuracy=[61.5, 58.25])
+    return e
+
+
+def _fresh(e):
+    """The entry as a later run opens it (a new object: its own warning)."""
+    return artifacts.Entry(e.folder, e.settings)
+
+
+def test_a_manifest_records_every_files_size_and_checksum(tmp_path):
+    import hashlib
+
+    e = _committed(tmp_path, probs=np.arange(6.0))
+    files = e.info()["files"]
+    assert sorted(files) == ["probs.npy", "table.csv"]  # not the manifest itself
+    for name, rec in files.items():
+        data = e.path(name).read_bytes()
+        assert rec == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert e.is_complete() and e.check() == []
+
+
+def test_an_edited_result_in_a_manifest_is_found_on_load_and_recomputed(tmp_path):
+    import json
+
+    e = _committed(tmp_path)
+    manifest = json.loads(e.manifest_path.read_text())
+    manifest["accuracy"][0] = 99  # still valid JSON, the same settings
+    e.manifest_path.write_text(json.dumps(manifest))
+    with pytest.warns(artifacts.DamagedEntryWarning, match="manifest.json: its contents were "
+                      "changed.*treated as missing and computed again"):
+        assert not _fresh(e).is_complete()  # Run.stage then resets and recomputes it
+    problems = _fresh(e).check()
+    assert len(problems) == 1 and str(e.manifest_path) in problems[0]
+
+
+def test_a_changed_small_file_is_found_on_load(tmp_path):
+    e = _committed(tmp_path, probs=np.arange(6.0))
+    e.path("table.csv").write_text("fold,accuracy\n1,99.0\n")  # same size, other figure
+    with pytest.warns(artifacts.DamagedEntryWarning, match="table.csv: its contents changed"):
+        assert not _fresh(e).is_complete()
+    raw = bytearray(e.path("probs.npy").read_bytes())
+    raw[-1] ^= 0x01
+    e.path("probs.npy").write_bytes(bytes(raw))
+    assert [p.split(":")[0] for p in _fresh(e).check()] == [str(e.path("probs.npy")),
+                                                             str(e.path("table.csv"))]
+
+
+@pytest.mark.parametrize("name", ["audio.npy", "clip.wav"])
+def test_a_flipped_byte_of_a_large_array_or_audio_is_found_by_a_full_check(tmp_path, name):
+    big = np.linspace(-1, 1, artifacts.HASHED_ON_LOAD_BYTES // 4 + 1000, dtype=np.float32)
+    e = _committed(tmp_path, audio=big)
+    if name == "clip.wav":  # audio, however short: a corpus's clips
+        e = artifacts.Store(tmp_path / "runs").entry("corpus", {"seed": 0})
+        e.reset()
+        e.path(name).write_bytes(b"RIFF" + bytes(range(256)) * 4)
+        e.commit()
+    path = e.path(name)
+    with open(path, "r+b") as f:  # one bit of one sample, in the middle of the data
+        f.seek(path.stat().st_size // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0x10]))
+    # on load, large arrays and audio are checked by size only (hashing GBs on every load
+    # would cost seconds): the full check finds it
+    assert _fresh(e).is_complete()
+    problems = _fresh(e).check(full=True)
+    assert problems == [f"{path}: its contents changed after it was written (SHA-256 differs)"]
+
+
+def test_a_truncated_or_missing_array_is_found_on_load(tmp_path):
+    big = np.zeros(artifacts.HASHED_ON_LOAD_BYTES // 4 + 1000, dtype=np.float32)
+    e = _committed(tmp_path, audio=big, probs=np.arange(3.0))
+    size = e.path("audio.npy").stat().st_size
+    with open(e.path("audio.npy"), "r+b") as f:
+        f.truncate(size - 4)
+    e.path("probs.npy").unlink()
+    with pytest.warns(artifacts.DamagedEntryWarning) as caught:
+        assert not _fresh(e).is_complete()
+    msg = str(caught[0].message)
+    assert f"{e.path('audio.npy')}: {size - 4} bytes, {size} when written" in msg
+    assert f"{e.path('probs.npy')}: missing" in msg
+
+
+def test_an_entry_written_before_checksums_loads_unverified(tmp_path):
+    # what specadv wrote before manifests recorded their files: loaded as it is (recomputing
+    # every entry of a GPU run for no sign of damage would cost hours), reported unverified
+    e = artifacts.Store(tmp_path).entry("stage", {"eps": 0.3})
+    e.reset()
+    artifacts.save_npy(e.path("x.npy"), np.zeros(2))
+    artifacts.save_json(e.manifest_path, {"settings": {"eps": 0.3},
+                                          "code": artifacts.CODE_VERSION, "note": "old"})
+    assert _fresh(e).is_complete() and e.info()["note"] == "old"
+    assert _fresh(e).check() is None
+
+
+def test_commit_refuses_a_result_named_like_the_manifests_own_keys(tmp_path):
+    e = artifacts.Store(tmp_path).entry("stage", {"a": 1})
+    e.reset()
+    with pytest.raises(ValueError, match="'files'"):
+        e.commit(files=["x"])
+    assert not e.manifest_path.exists()
+
+
+def test_shrink_npy_keeps_the_first_rows_without_a_copy(tmp_path):
+    path = tmp_path / "audio.npy"
+    with artifacts.open_npy_for_writing(path, (10_000_000, 2), np.float32) as a:
+        a[:3] = [[1, 2], [3, 4], [5, 6]]
+    inode = path.stat().st_ino
+    artifacts.shrink_npy(path, 3)
+    assert path.stat().st_ino == inode  # rewritten in place
+    assert np.array_equal(np.load(path), [[1, 2], [3, 4], [5, 6]])
+    header = artifacts.load_npy(path, mmap=True).offset
+    assert path.stat().st_size == header + 3 * 2 * 4  # the header and three rows
+    with pytest.raises(artifacts.ArtifactError, match="cannot keep 4 rows"):
+        artifacts.shrink_npy(path, 4)

@@ -1,4 +1,5 @@
 import math
+import os
 
 import numpy as np
 import pytest
@@ -78,6 +79,29 @@ def test_load_corpus_mirrored_layout_with_corrupt_and_non_audio(tmp_path):
     c = corpus.clips[0]
     assert (c.genre, c.label, c.clip_id) == ("blues", 0, "blues.00000")
     assert [c.label for c in corpus.clips] == sorted(c.label for c in corpus.clips)
+
+
+def test_load_corpus_lists_looping_and_dangling_links_among_the_skipped(tmp_path):
+    root = _fake_tree(tmp_path / "genres", genres=("blues", "rock"), n=2)
+    (root / "blues" / "blues.00050.wav").symlink_to("blues.00050.wav")  # points to itself
+    (root / "rock" / "a.wav").symlink_to("b.wav")
+    (root / "rock" / "b.wav").symlink_to("a.wav")                      # a loop of two
+    (root / "rock" / "rock.00060.wav").symlink_to(tmp_path / "gone.wav")  # dangling
+    (root / "rock" / "rock.00001.link.wav").symlink_to("rock.00001.wav")  # a good link
+    os.mkfifo(root / "rock" / "rock.00070.wav")  # would block a reader: never opened
+    (root / "rock" / "extra").mkdir()  # a folder: not read, not a skipped file
+    corpus = load_corpus(root)
+    assert sorted(c.clip_id for c in corpus.clips) == [
+        "blues.00000", "blues.00001", "rock.00000", "rock.00001", "rock.00001.link"]
+    reasons = {s.path.name: s.reason for s in corpus.skipped}
+    assert sorted(reasons) == ["a.wav", "b.wav", "blues.00050.wav", "rock.00060.wav",
+                               "rock.00070.wav"]
+    for name in ("blues.00050.wav", "a.wav", "b.wav"):
+        assert reasons[name].startswith("symbolic link loop"), reasons[name]
+    assert reasons["rock.00060.wav"].startswith("broken symbolic link")
+    assert str(tmp_path / "gone.wav") in reasons["rock.00060.wav"]
+    assert "remove it" in reasons["rock.00060.wav"]
+    assert reasons["rock.00070.wav"].startswith("not a regular file")
 
 
 def test_load_corpus_original_au_layout_resamples_and_mixes(tmp_path):

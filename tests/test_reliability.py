@@ -442,9 +442,11 @@ def _tiny_notebook(root: Path, name: str, source: str) -> NotebookStep:
     return NotebookStep(name)
 
 
-def test_a_failed_notebook_is_reported_even_when_its_copy_cannot_be_kept(tmp_path):
+def test_a_failed_notebook_is_reported_even_when_its_copy_cannot_be_kept(tmp_path,
+                                                                        monkeypatch):
     step = _tiny_notebook(tmp_path, "bad.ipynb", "raise ValueError('broken corpus')")
     (tmp_path / "runs").write_text("a file where the runs folder should be")
+    monkeypatch.setenv("SPECADV_RUNS", str(tmp_path / "runs"))
     with pytest.raises(RunError) as err:
         execute_notebooks({}, [step], root=tmp_path, log=lambda *_: None)
     msg = str(err.value)

@@ -1,3 +1,5 @@
+import re
+
 import nbformat
 import pytest
 
@@ -15,7 +17,8 @@ def _notebook(path, source):
     nbformat.write(nb, path)
 
 
-def test_failing_notebook_stops_the_run_naming_notebook_cell_and_error(tmp_path):
+def test_failing_notebook_stops_the_run_naming_notebook_cell_and_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("SPECADV_RUNS")  # the project's runs/
     _notebook(tmp_path / "notebooks" / "good.ipynb", "print(profile)")
     _notebook(tmp_path / "notebooks" / "bad.ipynb", "raise ValueError('broken corpus')")
     _notebook(tmp_path / "notebooks" / "after.ipynb", "print('never')")
@@ -32,6 +35,35 @@ def test_failing_notebook_stops_the_run_naming_notebook_cell_and_error(tmp_path)
     assert not list(generated.glob(".running-*"))  # no half-written notebook left for the book
     out = nbformat.read(generated / "good.ipynb", as_version=4)
     assert "smoke" in "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+
+
+def test_failed_copies_go_to_the_runs_folder_in_use_and_go_once_the_notebook_runs(
+        tmp_path, monkeypatch):
+    import specadv.runner as runner
+
+    runs = tmp_path / "elsewhere" / "runs"
+    monkeypatch.setenv("SPECADV_RUNS", str(runs))
+    _notebook(tmp_path / "notebooks" / "bad.ipynb", "raise ValueError('broken corpus')")
+    _notebook(tmp_path / "notebooks" / "other.ipynb", "raise ValueError('another')")
+    for name in ("bad.ipynb", "other.ipynb"):
+        with pytest.raises(RunError, match=re.escape(str(runs / "failed-notebooks" / name))):
+            execute_notebooks({}, [NotebookStep(name)], root=tmp_path, log=lambda *_: None)
+    assert runner.failed_copies(tmp_path) == [runs / "failed-notebooks" / "bad.ipynb",
+                                              runs / "failed-notebooks" / "other.ipynb"]
+    assert not (tmp_path / "runs").exists()  # nothing in the project's runs/
+
+    # the notebook fixed and run again: its failed copy is out of date, and goes
+    _notebook(tmp_path / "notebooks" / "bad.ipynb", "print('fixed')")
+    execute_notebooks({}, [NotebookStep("bad.ipynb")], root=tmp_path, log=lambda *_: None)
+    assert runner.failed_copies(tmp_path) == [runs / "failed-notebooks" / "other.ipynb"]
+
+    # a whole run that succeeds says where an earlier run's failed copies still are
+    logged = []
+    monkeypatch.setattr(runner, "execute_notebooks", lambda *a, **k: [])
+    monkeypatch.chdir(tmp_path)  # the project whose runs/ it would be without SPECADV_RUNS
+    runner.run("smoke", book=False, log=logged.append)
+    note, = [m for m in logged if "failed in an earlier run" in m]
+    assert str(runs / "failed-notebooks") in note and "other.ipynb" in note
 
 
 def test_per_representation_steps_get_their_own_output():

@@ -25,7 +25,7 @@ class ClipInfo:
     path: str
     fold: int  # the rotation it is a test clip of; FOLD_TRAIN / FOLD_VALIDATION: in none
     n_samples: int
-    n_segments: int
+    n_segments: int  # 0: every window silent, and no audio kept (Dataset.clip_audio is empty)
 
 
 class Dataset:
@@ -83,6 +83,7 @@ class Dataset:
                                self.window)
 
     def clip_audio(self, clip: int) -> np.ndarray:
+        """Clip ``clip``'s audio, float32; empty for a clip without a usable segment."""
         return np.asarray(self.audio[self.clip_offset[clip]: self.clip_offset[clip + 1]])
 
     def split(self, fold: int) -> tuple[np.ndarray, np.ndarray]:
@@ -151,19 +152,25 @@ def build_dataset(entry: artifacts.Entry, path: Path, segments: dict, folds: dic
     kind = folds.get("kind", "stratified")
     corpus, fold_of = assign_folds(load_corpus(path, progress=show_progress), kind,
                                    folds["n_splits"], folds["seed"])
-    offsets = np.concatenate([[0], np.cumsum([c.n_samples for c in corpus.clips])])
+    # clip i is audio[offsets[i]:offsets[i + 1]]; a clip without a usable segment keeps no
+    # audio (nothing reads it, and two hours of silence would be 635 MB): its range is empty
+    offsets = np.zeros(len(corpus.clips) + 1, dtype=np.int64)
     seg_clip, seg_index, seg_start = [], [], []
     clips, silent = [], []
     skipped = [{"path": str(s.path), "reason": s.reason} for s in corpus.skipped]
-    with artifacts.open_npy_for_writing(entry.path("audio.npy"), (int(offsets[-1]),),
+    with artifacts.open_npy_for_writing(entry.path("audio.npy"),  # at most every clip's audio
+                                        (sum(c.n_samples for c in corpus.clips),),
                                         np.float32) as audio:
         for i, clip in enumerate(progress(corpus.clips, show_progress, desc="segmenting",
                                           unit="clip")):
             y = read_audio(clip.path)[: clip.n_samples]
-            audio[offsets[i]: offsets[i] + len(y)] = y
             starts, kept = kept_windows(y, window, overlap, min_energy)
             if len(kept) == 0:
                 silent.append(clip.clip_id)
+                offsets[i + 1] = offsets[i]
+            else:
+                audio[offsets[i]: offsets[i] + len(y)] = y
+                offsets[i + 1] = offsets[i] + clip.n_samples
             seg_clip += [i] * len(kept)
             seg_index += kept.tolist()
             seg_start += starts[kept].tolist()
@@ -177,6 +184,7 @@ def build_dataset(entry: artifacts.Entry, path: Path, segments: dict, folds: dic
                       ("seg_start", seg_start), ("seg_label", corpus.labels[seg_clip]),
                       ("seg_fold", fold_of[seg_clip]), ("clip_offset", offsets)]:
         artifacts.save_npy(entry.path(f"{name}.npy"), np.asarray(arr, dtype=np.int64))
+    artifacts.shrink_npy(entry.path("audio.npy"), int(offsets[-1]))  # the silent clips' room
     audio = artifacts.load_npy(entry.path("audio.npy"), mmap=True)
     seg_start = np.asarray(seg_start, dtype=np.int64)
     n, batch = len(seg_clip), (512 if device.type == "cuda" else 64)
