@@ -391,8 +391,8 @@ def check_inputs(prof, data: str | None = None, root: Path | None = None) -> Non
     from specadv.data import check_filtered_names, find_genre_root
 
     folder = data or (prof["corpus"]["path"] if prof["corpus"]["kind"] == "folder" else None)
-    if data:
-        find_genre_root(data)
+    if folder:  # given by --data or by the profile's corpus.path
+        find_genre_root(folder)
     if prof["folds"]["kind"] == "filtered":
         if not folder and prof["corpus"]["kind"] == "embedded":
             from specadv.profiles import ProfileError

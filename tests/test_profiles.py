@@ -176,3 +176,14 @@ def test_null_stays_allowed_where_a_key_means_none(tmp_path):
     p = load_profile(str(f))
     assert p["model2d"]["width_stft"] is None and p["train2d"]["epochs_stft"] == 12
     assert p["train2d"]["lr_stft"] == 1.0 and isinstance(p["train2d"]["lr_stft"], float)
+
+
+def test_a_profiles_corpus_folder_that_does_not_exist_is_refused_before_any_work(tmp_path):
+    from specadv.data import CorpusError
+    from specadv.runner import check_inputs
+
+    f = tmp_path / "mine.yaml"
+    f.write_text("name: mine\ncorpus: {kind: folder, path: no-such-gtzan}\n")
+    with pytest.raises(CorpusError, match="no-such-gtzan: the corpus folder does not exist"):
+        check_inputs(load_profile(str(f)), root=tmp_path)
+    assert not (tmp_path / "runs").exists()
