@@ -5,7 +5,8 @@
 - :mod:`~specadv.report.figures`: figures (matplotlib);
 - :mod:`~specadv.report.pages`: HTML pages of players (the paper's result page);
 - :mod:`~specadv.report.decomposition`: what the 1D CNN's drop is made of;
-- :mod:`~specadv.report.names`: what the book calls things, and the paper's figures.
+- :mod:`~specadv.report.names`: what the book calls things, and the paper's figures;
+- :mod:`~specadv.report.prose`: the sentences the pages glue in, worded from the figures.
 
 Functions take a :class:`~specadv.stages.dataset.Dataset`, per-fold results or a
 :class:`~specadv.stages.results.Results` bundle, never a run.
@@ -17,7 +18,9 @@ from specadv.report.figures import *  # noqa: F401,F403
 from specadv.report.names import *  # noqa: F401,F403
 from specadv.report.pages import *  # noqa: F401,F403
 from specadv.report.players import *  # noqa: F401,F403
+from specadv.report.prose import *  # noqa: F401,F403
 from specadv.report.tables import *  # noqa: F401,F403
-from specadv.report import decomposition, figures, names, pages, players, tables
+from specadv.report import decomposition, figures, names, pages, players, prose, tables
 
-__all__ = [n for m in (decomposition, figures, names, pages, players, tables) for n in m.__all__]
+__all__ = [n for m in (decomposition, figures, names, pages, players, prose, tables)
+           for n in m.__all__]

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from specadv.attacks import ATTACKS
 from specadv.roundtrip import REPRESENTATIONS, WAVE
 
-__all__ = ["PAPER", "PAPER_PAGE", "PAPER_PAGE_CONDITIONS", "PAPER_SNR_MEANS", "ATTACK_NAMES", "MODEL_NAMES", "CI_ROWS", "LOUDNESS_METRICS",
-           "REPRESENTATIONS_2D", "FILTERED_SPLIT", "fold_name"]
+__all__ = ["PAPER", "PAPER_PAGE", "PAPER_PAGE_CONDITIONS", "PAPER_SNR_MEANS", "ATTACK_NAMES",
+           "MODEL_NAMES", "CI_ROWS", "LOUDNESS_METRICS", "REPRESENTATIONS_2D", "FILTERED_SPLIT",
+           "fold_name", "PAPER_PAGE_SNR_RANGE"]
 
 
 PAPER = {"2d_legit": 81.87, "2d_adv": 12.09, "1d_orig": 78.29, "1d_adv": 27.91}
@@ -37,6 +38,12 @@ PAPER_PAGE = {
     "metal": ("667_11", {"clean": ("metal", 108.13), "bim": ("pop", 25.57),
                          "fgsm": ("pop", 16.60)}),
 }
+
+# The range of the paper's page's attacked rows (every genre's BIM and FGSM), SNR_paper in dB
+# to the page's 0.1: the span a run's mean on the authors' form is set against
+_PAGE_ATTACKED_SNR = [snr for _, rows in PAPER_PAGE.values()
+                      for cond, (_, snr) in rows.items() if cond != "clean"]
+PAPER_PAGE_SNR_RANGE = (round(min(_PAGE_ATTACKED_SNR), 1), round(max(_PAGE_ATTACKED_SNR), 1))
 
 # Mean SNR_paper over a test fold in the authors' notebooks (SPEC's headline figures), dB:
 # their STFT form (clean reconstruction, BIM and FGSM against the clean reconstruction) and
