@@ -8,16 +8,21 @@ DATA ?=
 DEVICE ?= auto
 # test files run side by side by pytest-xdist, each file's tests (a notebook's cells) in one worker
 TEST_JOBS ?= 2
+# where torch's wheel comes from: the CPU build by default (PyPI's Linux wheel is the CUDA
+# build, gigabytes of CUDA libraries). TORCH_INDEX= (empty): PyPI's own build (CUDA on
+# Linux); a CUDA index of pytorch.org's for another CUDA version. A machine that cannot
+# reach it falls back, after a few warnings, to the wheels pip otherwise finds.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: test book setup clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# torch first, the CPU build this project pins (a plain `torch` could pull a CUDA build)
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[test]"
+	# torch first, from TORCH_INDEX; every version as the book is built (constraints.txt)
+	$(BIN)/pip install -q -c constraints.txt torch $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(BIN)/pip install -q -c constraints.txt -e ".[test]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 

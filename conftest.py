@@ -4,6 +4,10 @@ import os
 import shutil
 import tempfile
 
+# The launch buttons' per-representation copies of notebooks (book/_ext/launch_paths.py):
+# nbval runs the notebooks they are copied from; tests/test_launch_paths.py keeps them equal
+collect_ignore = ["notebooks/by_representation"]
+
 # Each xdist worker (and the kernels it starts) computes on one thread: two workers share
 # the two cores without oversubscribing them. Set before torch is imported.
 if "PYTEST_XDIST_WORKER" in os.environ:

@@ -314,7 +314,8 @@ def _execute_one(root: Path, out_dir: Path, failed_dir: Path, step: NotebookStep
     tmp = out_dir / f".running-{step.output_name}"
     try:
         pm.execute_notebook(str(src), str(tmp), parameters={**params, **step.params},
-                            kernel_name="python3", progress_bar=False, log_output=False)
+                            kernel_name="python3", progress_bar=False, log_output=False,
+                            kernel_manager_class=_kernel_manager_class())
         errors = _error_outputs(tmp)
         if errors:
             cell, msg = errors[0]
@@ -334,6 +335,35 @@ def _execute_one(root: Path, out_dir: Path, failed_dir: Path, step: NotebookStep
     # an earlier run's failed copy of this notebook is out of date now that it has run
     with contextlib.suppress(OSError):
         (failed_dir / step.output_name).unlink(missing_ok=True)
+
+
+def _kernel_manager_class():
+    """jupyter_client's kernel manager, with the two messages every kernel printed on the
+    terminal taken away at their cause (no log level is changed: a kernel's real errors
+    still print).
+
+    - "Kernel is running over TCP without encryption": the manager provisions CurveZMQ keys
+      (``transport_encryption``), which ipykernel's kernelspec declares it supports;
+    - "KeyboardInterrupt caught in kernel.": jupyter_client interrupts (SIGINT) a kernel
+      before asking it to shut down, to stop a running cell; papermill shuts a kernel down
+      only once its cells are done, so the signal only reached an idle kernel. A kernel that
+      does not answer the shutdown request is still killed (``shutdown_wait_time``).
+    """
+    import zmq
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    class KernelManager(AsyncKernelManager):
+        @default("transport_encryption")
+        def _transport_encryption_default(self):
+            # "auto": keys where the kernelspec declares Curve support and libzmq has it
+            return "auto" if zmq.has("curve") else "disabled"
+
+        async def _async_interrupt_kernel(self):
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+    return KernelManager
 
 
 @contextlib.contextmanager

@@ -1,15 +1,20 @@
 """The built book, in a real browser: every page loads, every player can play, every
 image has a size. Builds the smoke book with the runner (the cached smoke run makes a
 second build fast) and drives Debian's chromium with playwright."""
+import ast
+import html as htmllib
 import http.server
+import json
+import re
 import shutil
+import sys
 import threading
 from functools import partial
 from pathlib import Path
 
 import pytest
 
-from project_copy import copy_project
+from project_copy import PROJECT, copy_project
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -177,3 +182,38 @@ def test_the_static_explorer_works_from_disk_with_no_network(built_book):
         browser.close()
     # the theme's own sphinx-thebe script declares THEBE_JS_URL twice on every page: not ours
     assert [e for e in errors if "THEBE_JS_URL" not in e] == [], errors
+
+
+def test_every_launch_link_opens_a_notebook_of_the_repository_with_the_pages_representation(
+        built_book):
+    """Binder's and Colab's links on each chapter name a notebook committed in the
+    repository, whose parameters cell opens it with the representation the page ran with
+    (papermill's injected parameters in the page's executed notebook)."""
+    sys.path.insert(0, str(PROJECT / "book" / "_ext"))
+    from launch_paths import parameter_default
+
+    root = built_book.parents[1]
+    link = re.compile(r'href="(https://(?:mybinder\.org|colab\.research\.google\.com)/[^"]+)"')
+    seen = {}
+    for page in sorted((built_book / "book" / "generated").glob("*.html")):
+        urls = {htmllib.unescape(u) for u in link.findall(page.read_text())}
+        binder = [u for u in urls if "mybinder.org" in u]
+        colab = [u for u in urls if "colab.research" in u]
+        assert len(binder) == 1 and len(colab) == 1, (page.name, urls)
+        paths = {binder[0].split("urlpath=lab/tree/", 1)[1],
+                 re.sub(r"^.*?/blob/[^/]+/", "", colab[0])}
+        assert len(paths) == 1, (page.name, paths)  # both open the same notebook
+        path = paths.pop()
+        assert path.startswith("notebooks/") and (PROJECT / path).is_file(), (page.name, path)
+        executed = json.loads((root / "book" / "generated" / f"{page.stem}.ipynb").read_text())
+        injected = next(c for c in executed["cells"]
+                        if "injected-parameters" in c["metadata"].get("tags", []))
+        ran_with = {t.id: ast.literal_eval(n.value) for n in ast.parse("".join(injected["source"])).body
+                    for t in n.targets}.get("representation")
+        opens_with = parameter_default(json.loads((PROJECT / path).read_text()))
+        assert opens_with == ran_with, (page.name, path, opens_with, ran_with)
+        seen[page.stem] = (path, ran_with)
+    print("\n".join(f"{stem}: {path} ({rep})" for stem, (path, rep) in seen.items()))
+    assert {rep for _, rep in seen.values()} == {None, "mel", "stft", "stft_paper"}
+    assert seen["04_attacks_stft_paper"][0] == \
+        "notebooks/by_representation/04_attacks_stft_paper.ipynb"
