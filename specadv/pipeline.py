@@ -199,8 +199,8 @@ class Run:
 
     def beyond_positions(self, fold: int):
         """Positions in fold ``fold``'s test segments of the beyond-the-paper subset."""
-        return beyond.subset_positions(self.dataset().split(fold)[1], self.profile["beyond"][
-            "segments_per_fold"], self.examples().values())
+        return beyond.subset_positions(self.dataset().split(fold)[1], self.dataset().labels, self.profile[
+            "beyond"]["segments_per_fold"], self.examples().values(), self.profile["attacks"]["seed"])
 
     def aware(self, rep: str) -> list[beyond.FoldAware]:
         """The reconstruction-aware attack on each fold's subset (:meth:`beyond_positions`)."""

@@ -24,8 +24,11 @@ __all__ = ["STAGE_VERSIONS", "attack_settings", "corpus", "dataset", "baseline",
 # attacks 6: each attack's settings in a section of its own, only those of the attacks
 # the stage runs, and seeds drawn by the attack's name (other values than by its index).
 # dataset 2: the key names the representations whose features it holds.
-STAGE_VERSIONS = {"corpus": 0, "dataset": 2, "model": 0, "baseline": 3, "attacks": 6,
-                  "reconstruction": 4, "aware": 4, "inversion": 4, "explorer": 2}
+# attacks 7, aware 5, inversion 5: the eps sweep's segments and the beyond-the-paper subset
+# are drawn across the fold, stratified by genre (specadv.data.stratified_subset), not the
+# head of the sorted test index or evenly spaced in it.
+STAGE_VERSIONS = {"corpus": 0, "dataset": 2, "model": 0, "baseline": 3, "attacks": 7,
+                  "reconstruction": 4, "aware": 5, "inversion": 5, "explorer": 2}
 
 
 def _versioned(stage: str, key: dict) -> dict:
