@@ -16,9 +16,11 @@ from typing import Callable, TypeVar
 from specadv import artifacts, baseline
 from specadv.artifacts import RUNS_ENV, project_root
 from specadv.attacks import BIM
+from specadv.data import make_embedded_corpus
+from specadv.device import select_device
 from specadv.profiles import Profile, resolve_profile
 from specadv.roundtrip import MEL, REPRESENTATIONS, WAVE, Inversion, representation, targets
-from specadv.stages import attack, beyond, reconstruct, train
+from specadv.stages import attack, beyond, ladder, reconstruct, train
 from specadv.stages.dataset import Dataset, SegmentAudio, build_dataset
 from specadv.stages import keys
 from specadv.stages.keys import STAGE_VERSIONS
@@ -49,10 +51,7 @@ class Run:
         self.progress = progress
         self._memo: dict = {}
 
-    @property
-    def device(self):
-        from specadv.device import select_device
-        return select_device(self.profile["device"])
+    device = property(lambda self: select_device(self.profile["device"]))  # torch's, of the profile
 
     def stage(self, stage: str, settings: dict, compute: Callable[[artifacts.Entry], None],
               load: Callable[[artifacts.Entry], T]) -> T:
@@ -82,7 +81,7 @@ class Run:
                 "attacks": lambda: keys.attacks(p, self.models(kind)[fold].key),
                 "reconstruction": lambda: keys.reconstruction(
                     p, self.attacks(kind)[fold].entry.folder.name, fms(), self.examples_in(fold)),
-                "aware": lambda: keys.aware(p, fms(), self.beyond_positions(fold)),
+                "aware": lambda: keys.aware(p, fms(), self.beyond_positions(fold)), "ladder": lambda: keys.ladder(p, fms(), kind),
                 "inversion": lambda: keys.inversion(
                     self.attacks(MEL.name)[fold].entry.folder.name, fms()[WAVE],
                     self.inversion_variants(), p["beyond"]["librosa_segments"] if fold == 0 else 0,
@@ -94,8 +93,6 @@ class Run:
     # -- corpus and dataset ---------------------------------------------------------------
     def corpus_path(self) -> Path:
         """The corpus folder: the user's, or the embedded corpus generated once."""
-        from specadv.data import make_embedded_corpus
-
         c = self.profile["corpus"]
         if c["kind"] == "folder":
             if not c["path"]:
@@ -225,8 +222,14 @@ class Run:
             device=str(self.device)), lambda e, k: beyond.FoldInversion(
                 k, pos(k), ds.split(k)[1][pos(k)], e.info()["rows"]), entry="inversion")
 
+    def ladder(self, rep: str) -> list[ladder.FoldLadder]:
+        """The budget ladder of each fold's 2D CNN of ``rep`` (:mod:`specadv.stages.ladder`)."""
+        ds, p, fms = self.dataset(), self.profile, lambda k: {t: m.model for t, m in self.fold_models(k).items()}
+        return self.per_fold("ladder", rep, lambda e, k: ladder.ladder_fold(ds, rep, k, fms(k), p["attacks"], p[
+            "reconstruction"], self.device, self.progress).save(e), lambda e, k: ladder.FoldLadder.load(e, ds, rep, k))
+
     # -- what the book renders ------------------------------------------------------------
-    PARTS = ("models", "attacks", "reconstructions", "baselines", "aware", "inversion", "validation")
+    PARTS = ("models", "attacks", "reconstructions", "baselines", "aware", "inversion", "validation", "ladder")
 
     def results(self, *parts: str) -> Results:
         """The :class:`~specadv.stages.results.Results` of ``parts`` (of :attr:`PARTS`;
@@ -235,12 +238,10 @@ class Run:
         if set(parts) - set(self.PARTS):
             raise ValueError(f"unknown parts {sorted(set(parts) - set(self.PARTS))}; choose from {self.PARTS}")
         reps = tuple(REPRESENTATIONS)
-        get = {"models": lambda: {k: self.models(k) for k in (*reps, WAVE)},
-               "attacks": lambda: {r: self.attacks(r) for r in reps},
-               "reconstructions": lambda: {r: self.reconstructions(r) for r in reps},
-               "aware": lambda: {r: self.aware(r) for r in reps},
-               "inversion": self.inversion_sweep,
-               "baselines": lambda: {r: self.baselines(r) for r in reps},
+        each = lambda stage: lambda: {r: stage(r) for r in reps}  # noqa: E731  (per representation)
+        get = {"models": lambda: {k: self.models(k) for k in (*reps, WAVE)}, "inversion": self.inversion_sweep,
+               "attacks": each(self.attacks), "reconstructions": each(self.reconstructions),
+               "aware": each(self.aware), "ladder": each(self.ladder), "baselines": each(self.baselines),
                "baselines_attacked": lambda: {r: {a: self.baselines(r, a) for a in self.baseline_attacks} for r in reps},
                "validation": lambda: {by: self.models("mel", validation=by) for by in ("clip", "segment")}}
         parts += ("baselines_attacked",) if "baselines" in parts else ()  # and under the same attacks

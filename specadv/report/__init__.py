@@ -5,6 +5,7 @@
 - :mod:`~specadv.report.figures`: figures (matplotlib);
 - :mod:`~specadv.report.pages`: HTML pages of players (the paper's result page);
 - :mod:`~specadv.report.decomposition`: what the 1D CNN's drop is made of;
+- :mod:`~specadv.report.ladder`: the budget ladder's table and the matched budget;
 - :mod:`~specadv.report.names`: what the book calls things, and the paper's figures.
 
 Functions take a :class:`~specadv.stages.dataset.Dataset`, per-fold results or a
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 from specadv.report.decomposition import *  # noqa: F401,F403
 from specadv.report.figures import *  # noqa: F401,F403
+from specadv.report.ladder import *  # noqa: F401,F403
 from specadv.report.names import *  # noqa: F401,F403
 from specadv.report.pages import *  # noqa: F401,F403
 from specadv.report.players import *  # noqa: F401,F403
 from specadv.report.tables import *  # noqa: F401,F403
-from specadv.report import decomposition, figures, names, pages, players, tables
+from specadv.report import decomposition, figures, ladder, names, pages, players, tables
 
-__all__ = [n for m in (decomposition, figures, names, pages, players, tables) for n in m.__all__]
+__all__ = [n for m in (decomposition, figures, ladder, names, pages, players, tables)
+           for n in m.__all__]
