@@ -6,6 +6,7 @@
 - :mod:`~specadv.report.pages`: HTML pages of players (the paper's result page);
 - :mod:`~specadv.report.decomposition`: what the 1D CNN's drop is made of;
 - :mod:`~specadv.report.ladder`: the budget ladder's table and the matched budget;
+- :mod:`~specadv.report.verdict`: the verdict on transfer over training seeds, in words;
 - :mod:`~specadv.report.names`: what the book calls things, and the paper's figures.
 
 Functions take a :class:`~specadv.stages.dataset.Dataset`, per-fold results or a
@@ -20,7 +21,8 @@ from specadv.report.names import *  # noqa: F401,F403
 from specadv.report.pages import *  # noqa: F401,F403
 from specadv.report.players import *  # noqa: F401,F403
 from specadv.report.tables import *  # noqa: F401,F403
-from specadv.report import decomposition, figures, ladder, names, pages, players, tables
+from specadv.report.verdict import *  # noqa: F401,F403
+from specadv.report import decomposition, figures, ladder, names, pages, players, tables, verdict
 
-__all__ = [n for m in (decomposition, figures, ladder, names, pages, players, tables)
+__all__ = [n for m in (decomposition, figures, ladder, names, pages, players, tables, verdict)
            for n in m.__all__]
