@@ -6,7 +6,8 @@
 - :func:`make_folds` is the authors' clip-level ``StratifiedKFold(3, shuffle=True,
   random_state=7)``; :func:`filtered_folds` is GTZAN's fault-filtered split (Kereliuk,
   Sturm and Larsen 2015), and :func:`assign_folds` chooses between them (``folds.kind``);
-- :func:`segment` cuts a clip into 5-s windows with 75% overlap by the authors' rule.
+- :func:`segment` cuts a clip into 5-s windows with 75% overlap by the authors' rule;
+- :func:`stratified_subset` draws segments that represent a fold (stratified by genre).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ __all__ = [
     "GENRES", "SAMPLE_RATE", "WINDOW_SAMPLES", "MIN_ENERGY", "AUDIO_EXTENSIONS",
     "Clip", "Skipped", "Corpus", "CorpusError", "AudioError",
     "read_audio", "find_genre_root", "load_corpus", "make_folds", "segment", "segment_starts",
-    "gather_segments", "genre_examples", "make_embedded_corpus",
+    "gather_segments", "genre_examples", "stratified_subset", "make_embedded_corpus",
     "FOLD_KINDS", "FOLD_TRAIN", "FOLD_VALIDATION", "FILTERED_SPLIT_FILE", "MissingClipsError",
     "filtered_split", "filtered_split_digest", "filtered_folds", "check_filtered_names",
     "assign_folds",
@@ -522,6 +523,64 @@ def gather_segments(audio, clip_offset, seg_clip, seg_start, idx,
     past = np.arange(window)[None, :] >= lengths[:, None]
     out[past] = 0.0
     return out
+
+
+def stratified_subset(idx, labels, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` of the segments ``idx`` drawn at random within each genre, in proportion to it.
+
+    What the eps sweep, the budget ladder and the beyond-the-paper subset run on: a sample
+    that represents a fold's test segments, never the head of a sorted index (the test
+    indices are sorted by clip, so their head is one or two genres).
+
+    Each genre gets its quota ``n * (its segments) / len(idx)`` rounded by the largest
+    remainder (ties drawn with ``seed``), so every count is within one segment of its
+    quota; where ``n`` allows (``n`` at least the number of genres present) every genre
+    gets at least one, taken from the genre furthest above its quota (in a fold with
+    very unequal genres that genre may then fall more than one below its quota). Within
+    a genre the segments are drawn without replacement with ``seed``.
+
+    Parameters
+    ----------
+    idx : int array ``(m,)``: the segments to draw from (e.g. a fold's test segments).
+    labels : int array ``(m,)``: the genre label of each segment of ``idx``.
+    n : how many to draw; ``n >= m`` gives every segment.
+    seed : the draw's seed: the same seed, the same segments.
+
+    Returns
+    -------
+    int64 ``(min(n, m),)``: the drawn segments of ``idx``, sorted.
+
+    Examples
+    --------
+    >>> stratified_subset([0, 1, 2, 3, 4, 5], [0, 0, 0, 0, 1, 1], 3).tolist()
+    [1, 2, 4]
+    """
+    idx, labels = np.asarray(idx, dtype=np.int64), np.asarray(labels)
+    if idx.ndim != 1 or labels.shape != idx.shape:
+        raise ValueError(f"stratified_subset: idx and labels must be two 1-D arrays of the same "
+                         f"length (one label per segment); got shapes {idx.shape} and "
+                         f"{labels.shape}")
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise ValueError(f"stratified_subset: n must be an integer >= 0; got {n!r}")
+    n = int(n)
+    if n >= len(idx):
+        return np.sort(idx)
+    rng = np.random.default_rng(seed)
+    genres, counts = np.unique(labels, return_counts=True)
+    quota = n * counts / len(idx)
+    alloc = np.floor(quota).astype(np.int64)
+    # the seats left go to the largest remainders; a random order first breaks ties
+    order = rng.permutation(len(genres))
+    order = order[np.argsort(-(quota - alloc)[order], kind="stable")]
+    alloc[order[: n - int(alloc.sum())]] += 1
+    if n >= len(genres):
+        for g in np.flatnonzero(alloc == 0):
+            donors = np.flatnonzero(alloc > 1)
+            alloc[donors[np.argmax((alloc - quota)[donors])]] -= 1
+            alloc[g] = 1
+    chosen = [rng.choice(np.sort(idx[labels == g]), size=int(k), replace=False)
+              for g, k in zip(genres, alloc) if k]
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
 def genre_examples(labels, folds, seg_clip, fold: int | None = None) -> dict[str, int]:

@@ -16,11 +16,12 @@ from typing import Callable, TypeVar
 from specadv import artifacts, baseline
 from specadv.artifacts import RUNS_ENV, project_root
 from specadv.attacks import BIM
+from specadv.data import make_embedded_corpus
+from specadv.device import select_device
 from specadv.profiles import Profile, resolve_profile
 from specadv.roundtrip import MEL, REPRESENTATIONS, WAVE, Inversion, representation, targets
-from specadv.stages import attack, beyond, reconstruct, train
+from specadv.stages import attack, beyond, keys, ladder, reconstruct, train
 from specadv.stages.dataset import Dataset, SegmentAudio, build_dataset
-from specadv.stages import keys
 from specadv.stages.keys import STAGE_VERSIONS
 from specadv.stages.results import Results
 
@@ -49,10 +50,7 @@ class Run:
         self.progress = progress
         self._memo: dict = {}
 
-    @property
-    def device(self):
-        from specadv.device import select_device
-        return select_device(self.profile["device"])
+    device = property(lambda self: select_device(self.profile["device"]))  # torch's, of the profile
 
     def stage(self, stage: str, settings: dict, compute: Callable[[artifacts.Entry], None],
               load: Callable[[artifacts.Entry], T]) -> T:
@@ -83,6 +81,7 @@ class Run:
                 "reconstruction": lambda: keys.reconstruction(
                     p, self.attacks(kind)[fold].entry.folder.name, fms(), self.examples_in(fold)),
                 "aware": lambda: keys.aware(p, fms(), self.beyond_positions(fold)),
+                "ladder": lambda: keys.ladder(p, fms(), kind),
                 "inversion": lambda: keys.inversion(
                     self.attacks(MEL.name)[fold].entry.folder.name, fms()[WAVE],
                     self.inversion_variants(), p["beyond"]["librosa_segments"] if fold == 0 else 0,
@@ -91,11 +90,8 @@ class Run:
             raise ValueError(f"unknown stage {stage!r}; the stages are {sorted(make)}")
         return make[stage]()
 
-    # -- corpus and dataset ---------------------------------------------------------------
     def corpus_path(self) -> Path:
         """The corpus folder: the user's, or the embedded corpus generated once."""
-        from specadv.data import make_embedded_corpus
-
         c = self.profile["corpus"]
         if c["kind"] == "folder":
             if not c["path"]:
@@ -122,7 +118,6 @@ class Run:
         """The book's example segments that are test segments of ``fold``."""
         return [i for i in self.examples().values() if self.dataset().folds[i] == fold]
 
-    # -- training -------------------------------------------------------------------------
     def train_config(self, kind: str):
         """The :class:`~specadv.training.TrainConfig` of the models of ``kind``."""
         return train.train_config(self.profile, kind)
@@ -135,18 +130,15 @@ class Run:
         """The model of every fold for ``kind`` (a representation: 2D CNN; "wave": 1D CNN),
         trained now or loaded from the cache. ``validation`` ("clip" or "segment") overrides
         how the validation set that selects the kept epoch is held out."""
-        if kind != WAVE:
-            representation(kind)
+        kind == WAVE or representation(kind)  # an unknown name is refused here, by name
         validation = validation or self.train_config(kind).validation_by
         ds, p = self.dataset(), self.profile
         mc, tc = train.model_config(p, kind), train.train_config(p, kind, validation)
 
-        def fold_model(k):
-            return self.stage(f"model-{kind}", self.key("model", kind, k, validation=validation),
-                              lambda e: train.train_fold(e, ds, kind, k, mc, tc, self.progress),
-                              lambda e: train.load_fold(e, ds, kind, k, mc, tc, self.device))
-
-        return self._per_fold(f"models by {validation}", kind, fold_model)
+        return self.per_fold("model", kind, lambda e, k: train.train_fold(
+            e, ds, kind, k, mc, tc, self.progress), lambda e, k: train.load_fold(
+            e, ds, kind, k, mc, tc, self.device), memo=f"models by {validation}",
+            validation=validation)
 
     def baselines(self, rep: str, under: str | None = None) -> list[float]:
         """The linear baseline's test accuracy (%) per fold of ``rep``, or under attack ``under`` (:mod:`specadv.baseline`)."""
@@ -164,20 +156,21 @@ class Run:
     attack_names = property(lambda self: tuple(self.profile["attacks"]["names"]))
     baseline_attacks = property(lambda self: baseline.attacked_names(self.attack_names))  # the baseline's
 
-    @property
-    def conditions(self) -> tuple[str, ...]:
-        """What is reconstructed: the clean spectrogram and each reconstructed attack's."""
-        return ("clean",) + tuple(a for a in self.attack_names if a in attack.reconstructed_attacks())
+    conditions = property(lambda self: ("clean",) + tuple(  # what is turned into sound
+        a for a in self.attack_names if a in attack.reconstructed_attacks()))
 
-    def _per_fold(self, name: str, kind, make: Callable[[int], T]) -> list[T]:
-        return self.memoised((name, kind), lambda: [make(k) for k in range(self.dataset().n_folds)])
-    def per_fold(self, stage: str, kind, compute, load, entry: str | None = None) -> list:
+    def per_fold(self, stage: str, kind, compute, load, entry: str | None = None,
+                 memo: str | None = None, **extra) -> list:
         """``stage`` of ``kind`` with the fold as its dimension: for each fold ``k``,
-        ``load(e, k)`` of its entry (named by :meth:`key`), ``compute(e, k)`` filling it first
-        where there is none."""
+        ``load(e, k)`` of its entry (named by :meth:`key`, with ``extra``), ``compute(e, k)``
+        filling it first where there is none; made once per :class:`Run`."""
         name = entry or (f"{stage}-{kind}" if kind else stage)
-        return self._per_fold(stage, kind, lambda k: self.stage(
-            name, self.key(stage, kind, k), lambda e: compute(e, k), lambda e: load(e, k)))
+        return self.memoised((memo or stage, kind), lambda: [self.stage(
+            name, self.key(stage, kind, k, **extra), lambda e: compute(e, k),
+            lambda e: load(e, k)) for k in range(self.dataset().n_folds)])
+
+    def _nets(self, fold: int) -> dict:  # every model of a fold, as modules
+        return {t: m.model for t, m in self.fold_models(fold).items()}
 
     def attacks(self, rep: str) -> list[attack.FoldAttacks]:
         """The attacks on every fold's 2D CNN of ``rep`` (:class:`~specadv.stages.attack.FoldAttacks`)."""
@@ -192,21 +185,22 @@ class Run:
         ds, r, fas = self.dataset(), self.profile["reconstruction"], self.attacks(rep)
         return self.per_fold("reconstruction", rep, lambda e, k: reconstruct.reconstruct_fold(
             ds, rep, k, fas[k].test_idx, {c: fas[k].delta(c) for c in self.conditions[1:]},
-            {t: m.model for t, m in self.fold_models(k).items()}, Inversion.from_profile(r),
+            self._nets(k), Inversion.from_profile(r),
             r["batch_size"], self.examples_in(k), self.device, self.progress).save(e),
             lambda e, k: reconstruct.FoldReconstruction.load(
                 e, rep, k, fas[k].test_idx, self.conditions, targets(), self.examples_in(k)))
 
     def beyond_positions(self, fold: int):
         """Positions in fold ``fold``'s test segments of the beyond-the-paper subset."""
-        return beyond.subset_positions(self.dataset().split(fold)[1], self.profile["beyond"][
-            "segments_per_fold"], self.examples().values())
+        p, ds = self.profile, self.dataset()
+        return beyond.subset_positions(ds.split(fold)[1], ds.labels, p["beyond"]["segments_per_fold"],
+                                       self.examples().values(), p["attacks"]["seed"])
 
     def aware(self, rep: str) -> list[beyond.FoldAware]:
         """The reconstruction-aware attack on each fold's subset (:meth:`beyond_positions`)."""
         ds, p, pos = self.dataset(), self.profile, self.beyond_positions
         return self.per_fold("aware", rep, lambda e, k: beyond.aware_fold(
-            ds, rep, k, pos(k), {t: m.model for t, m in self.fold_models(k).items()},
+            ds, rep, k, pos(k), self._nets(k),
             p["attacks"], p["beyond"], Inversion.from_profile(p["reconstruction"]),
             self.examples().values(), self.device, self.progress).save(e, str(self.device)),
             lambda e, k: beyond.FoldAware.load(e, rep, k, pos(k), ds.split(k)[1][pos(k)], targets()))
@@ -225,8 +219,15 @@ class Run:
             device=str(self.device)), lambda e, k: beyond.FoldInversion(
                 k, pos(k), ds.split(k)[1][pos(k)], e.info()["rows"]), entry="inversion")
 
-    # -- what the book renders ------------------------------------------------------------
-    PARTS = ("models", "attacks", "reconstructions", "baselines", "aware", "inversion", "validation")
+    def ladder(self, rep: str) -> list[ladder.FoldLadder]:
+        """The budget ladder of each fold's 2D CNN of ``rep`` (:mod:`specadv.stages.ladder`)."""
+        ds, p = self.dataset(), self.profile
+        return self.per_fold("ladder", rep, lambda e, k: ladder.ladder_fold(
+            ds, rep, k, self._nets(k), p["attacks"], p["reconstruction"], self.device,
+            self.progress).save(e), lambda e, k: ladder.FoldLadder.load(e, ds, rep, k))
+
+    PARTS = ("models", "attacks", "reconstructions", "baselines", "aware", "inversion", "validation",
+             "ladder")
 
     def results(self, *parts: str) -> Results:
         """The :class:`~specadv.stages.results.Results` of ``parts`` (of :attr:`PARTS`;
@@ -235,13 +236,13 @@ class Run:
         if set(parts) - set(self.PARTS):
             raise ValueError(f"unknown parts {sorted(set(parts) - set(self.PARTS))}; choose from {self.PARTS}")
         reps = tuple(REPRESENTATIONS)
+        each = lambda stage: lambda: {r: stage(r) for r in reps}  # noqa: E731  (per representation)
         get = {"models": lambda: {k: self.models(k) for k in (*reps, WAVE)},
-               "attacks": lambda: {r: self.attacks(r) for r in reps},
-               "reconstructions": lambda: {r: self.reconstructions(r) for r in reps},
-               "aware": lambda: {r: self.aware(r) for r in reps},
                "inversion": self.inversion_sweep,
-               "baselines": lambda: {r: self.baselines(r) for r in reps},
-               "baselines_attacked": lambda: {r: {a: self.baselines(r, a) for a in self.baseline_attacks} for r in reps},
+               "attacks": each(self.attacks), "reconstructions": each(self.reconstructions),
+               "aware": each(self.aware), "ladder": each(self.ladder), "baselines": each(self.baselines),
+               "baselines_attacked": lambda: {r: {a: self.baselines(r, a)
+                                                  for a in self.baseline_attacks} for r in reps},
                "validation": lambda: {by: self.models("mel", validation=by) for by in ("clip", "segment")}}
         parts += ("baselines_attacked",) if "baselines" in parts else ()  # and under the same attacks
         return Results(self.dataset(), self.conditions, self.device.type, dict(self.profile),

@@ -86,6 +86,10 @@ DEFAULTS: dict[str, Any] = {
         "sweep_eps": [0.03, 0.1, 0.3, 1.0, 3.0],
         "sweep_attacks": [BIM.name, PGD.name],  # against eps beside the random-sign control
         "sweep_max_segments": 2000,
+        # the budget ladder (stages/ladder.py): the whole chain at each budget (and at 0),
+        # on this many of each fold's test segments, stratified by genre
+        "ladder_eps": [0.1, 0.3, 1.0, 3.0, 10.0],
+        "ladder_max_segments": 2000,
         "batch_size": 256,
         "seed": 0,
         # and one section per attack of the registry (specadv.attacks.ATTACKS), its
@@ -239,11 +243,12 @@ def _validate(p: dict, source: str) -> None:
             a[name] = spec.check(a[name], f"attacks.{name}")
         except ValueError as exc:
             raise ProfileError(f"{source}: {exc}") from None
-    if any(not (isinstance(e, (int, float)) and math.isfinite(e) and e >= 0)
-           for e in a["sweep_eps"]):
-        raise ProfileError(f"{source}: attacks.sweep_eps must be finite budgets >= 0 (dB); "
-                           f"got {a['sweep_eps']}")
-    for key in ("sweep_max_segments", "batch_size"):
+    for key in ("sweep_eps", "ladder_eps"):
+        if any(not (isinstance(e, (int, float)) and math.isfinite(e) and e >= 0)
+               for e in a[key]):
+            raise ProfileError(f"{source}: attacks.{key} must be finite budgets >= 0 (dB); "
+                               f"got {a[key]}")
+    for key in ("sweep_max_segments", "ladder_max_segments", "batch_size"):
         if a[key] < 1:
             raise ProfileError(f"{source}: attacks.{key} must be a positive integer; "
                                f"got {a[key]!r}")

@@ -79,10 +79,10 @@ def test_nothing_in_specadv_imports_in_a_circle():
 
 
 def test_stage_results_are_frozen_dataclasses():
-    from specadv.stages import attack, beyond, explorer, reconstruct, results, train
+    from specadv.stages import attack, beyond, explorer, ladder, reconstruct, results, train
 
     for cls in (train.FoldModel, attack.FoldAttacks, reconstruct.FoldReconstruction,
-                beyond.FoldAware, beyond.FoldInversion, results.Results,
+                beyond.FoldAware, beyond.FoldInversion, ladder.FoldLadder, results.Results,
                 explorer.ExplorerGrid, explorer.ExplorerResult):
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, cls
 

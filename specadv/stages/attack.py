@@ -9,6 +9,7 @@ import numpy as np
 from specadv import artifacts, precision
 from specadv import attacks as atk
 from specadv.constants import N_CLASSES
+from specadv.data import stratified_subset
 from specadv.device import to_device
 from specadv.roundtrip import probs as model_probs
 from specadv.roundtrip import representation
@@ -118,13 +119,16 @@ def attack_batch(settings: dict, device) -> int:
 
 @precision.attack_kernels()
 def eps_sweep(model, x_all, idx, y, settings: dict, labels: str, device) -> list[dict]:
-    """Segment accuracy against eps for the sweep attacks and the random-sign control.
+    """Segment accuracy against eps for the sweep attacks and the random-sign control, on
+    ``attacks.sweep_max_segments`` of the test segments ``idx`` drawn across the fold,
+    stratified by genre with ``attacks.seed`` (:func:`specadv.data.stratified_subset`).
 
     One row per eps: ``n``, the rows' segment indices ``idx``, and per attack its
     accuracy and ``<attack>_correct`` (0/1 per segment, for bootstrap intervals).
     """
     a = settings
-    rows = idx[: a["sweep_max_segments"]]
+    idx = np.asarray(idx)
+    rows = stratified_subset(idx, y[idx], a["sweep_max_segments"], a["seed"])
     x = to_device(np.asarray(x_all[rows], dtype=np.float32), device)  # pinned on CUDA
     out = []
     for eps in [0.0] + list(a["sweep_eps"]):

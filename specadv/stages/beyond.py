@@ -9,6 +9,7 @@ import numpy as np
 from specadv import artifacts, metrics, precision
 from specadv import attacks as atk
 from specadv.constants import HOP_LENGTH, N_CLASSES, N_FFT, SAMPLE_RATE
+from specadv.data import stratified_subset
 from specadv.device import Timer, to_device
 from specadv.metrics import BATCH_METRICS
 from specadv.roundtrip import Inversion, classify_audio, probs, representation
@@ -21,14 +22,15 @@ AWARE_BATCH = 8  # segments per pass of the reconstruction-aware attack, unless 
 # beyond.aware_batch_size says otherwise (GPU profiles: larger)
 
 
-def subset_positions(test_idx, n: int, examples) -> np.ndarray:
-    """Positions in a fold's test segments of the subset: ``n`` evenly spaced, plus the
-    example segments (dataset rows) that are in the fold."""
+def subset_positions(test_idx, labels, n: int, examples, seed: int = 0) -> np.ndarray:
+    """Positions in a fold's test segments of the subset: ``n`` drawn across the fold,
+    stratified by genre with ``seed`` (:func:`specadv.data.stratified_subset`), plus the
+    example segments (dataset rows) that are in the fold. ``labels``: every dataset row's
+    genre label."""
     test_idx = np.asarray(test_idx)
-    n = min(n, len(test_idx))
-    even = np.unique(np.linspace(0, len(test_idx) - 1, n).round().astype(np.int64))
-    ex = [int(np.flatnonzero(test_idx == i)[0]) for i in examples if i in set(test_idx.tolist())]
-    return np.union1d(even, np.asarray(ex, dtype=np.int64))
+    drawn = stratified_subset(test_idx, np.asarray(labels)[test_idx], n, seed)
+    ex = [i for i in examples if i in set(test_idx.tolist())]
+    return np.flatnonzero(np.isin(test_idx, np.union1d(drawn, np.asarray(ex, dtype=np.int64))))
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,24 @@ from specadv.baseline import BASELINE_C
 from specadv.data import filtered_split_digest
 from specadv.precision import INFERENCE_PRECISION
 from specadv.profiles import ATTACK_COMMON
+from specadv.roundtrip import WAVE
 from specadv.stages import train
+from specadv.stages.ladder import ladder_attacks
 
 __all__ = ["STAGE_VERSIONS", "attack_settings", "corpus", "dataset", "baseline", "model",
-           "attacks", "reconstruction", "aware", "inversion", "explorer"]
+           "attacks", "reconstruction", "aware", "inversion", "explorer", "ladder", "LADDER_KEYS"]
 
 # attacks 6: each attack's settings in a section of its own, only those of the attacks
 # the stage runs, and seeds drawn by the attack's name (other values than by its index).
 # dataset 2: the key names the representations whose features it holds.
-STAGE_VERSIONS = {"corpus": 0, "dataset": 2, "model": 0, "baseline": 3, "attacks": 6,
-                  "reconstruction": 4, "aware": 4, "inversion": 4, "explorer": 2}
+# attacks 7, aware 5, inversion 5: the eps sweep's segments and the beyond-the-paper subset
+# are drawn across the fold, stratified by genre (specadv.data.stratified_subset), not the
+# head of the sorted test index or evenly spaced in it.
+STAGE_VERSIONS = {"corpus": 0, "dataset": 2, "model": 0, "baseline": 3, "attacks": 7,
+                  "reconstruction": 4, "aware": 5, "inversion": 5, "explorer": 2, "ladder": 0}
+
+LADDER_KEYS = ("ladder_eps", "ladder_max_segments")
+"""The ``attacks`` section's keys of the budget ladder alone (no other stage's key holds them)."""
 
 
 def _versioned(stage: str, key: dict) -> dict:
@@ -84,7 +92,8 @@ def attacks(p, model_key: str) -> dict:
     """The attacks on one 2D CNN: the profile's attacks, its sweep's and the control."""
     a = p["attacks"]
     names = [*a["names"], *a["sweep_attacks"], atk.control_name()]
-    return _versioned("attacks", {"model": model_key, "attacks": attack_settings(a, names),
+    common = tuple(k for k in ATTACK_COMMON if k not in LADDER_KEYS)
+    return _versioned("attacks", {"model": model_key, "attacks": attack_settings(a, names, common),
                                   "precision": INFERENCE_PRECISION})
 
 
@@ -120,3 +129,15 @@ def explorer(p, model_keys: dict, examples: dict, grid: dict) -> dict:
                                                          ("labels", "clip", "seed")),
         "reconstruction": p["reconstruction"], "examples": examples, "grid": grid,
         "precision": INFERENCE_PRECISION})
+
+
+def ladder(p, model_keys: dict, rep: str) -> dict:
+    """The budget ladder of one fold's 2D CNN of ``rep`` (:mod:`specadv.stages.ladder`):
+    ``model_keys`` (target -> key, of the fold's models) names that 2D CNN and the 1D CNN
+    (each names the dataset it was trained on, so the ladder's segments too); the attacks'
+    settings, the ladder's budgets and size, the reconstruction's settings."""
+    common = ("labels", "clip", "seed", *LADDER_KEYS)
+    models = {t: model_keys[t] for t in (rep, WAVE)}
+    return _versioned("ladder", {
+        "models": models, "attacks": attack_settings(p["attacks"], ladder_attacks(), common),
+        "reconstruction": p["reconstruction"], "precision": INFERENCE_PRECISION})

@@ -12,7 +12,8 @@ class Results:
 
     ``models[kind]``, ``attacks[rep]``, ``reconstructions[rep]``, ``aware[rep]``: one
     result per fold; ``validation[by]``: the Mel 2D CNNs trained with the validation set
-    held out by ``by`` ("clip", "segment"); ``inversion``: the sweep, one per fold.
+    held out by ``by`` ("clip", "segment"); ``inversion``: the sweep, one per fold;
+    ``ladder[rep]``: the budget ladder (:class:`~specadv.stages.ladder.FoldLadder`) per fold.
     A part that was not asked for is empty, and a report function that needs it says so.
     """
 
@@ -28,6 +29,7 @@ class Results:
     validation: dict = field(default_factory=dict)
     baselines: dict = field(default_factory=dict)  # rep -> the linear baseline's % per fold
     baselines_attacked: dict = field(default_factory=dict)  # rep -> attack -> its % per fold
+    ladder: dict = field(default_factory=dict)  # rep -> the budget ladder per fold
 
     @property
     def representations(self) -> tuple:
