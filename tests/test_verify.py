@@ -19,7 +19,7 @@ from specadv.profiles import load_profile
 
 NAME = "verify-test"
 PROFILE = {"name": NAME, "device": "cpu", "corpus": {"clips_per_genre": 2, "seconds": 6.0},
-           "folds": {"n_splits": 2}, "attacks": {"names": ["fgsm", "bim"], "bim_iters": 2}}
+           "folds": {"n_splits": 2}, "attacks": {"names": ["fgsm", "bim"], "bim": {"iters": 2}}}
 
 
 def _run(runs_dir) -> Run:
