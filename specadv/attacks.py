@@ -50,6 +50,7 @@ CLIP_DB = (-TOP_DB, 0.0)  # the range of a top_db=80, ref=max dB feature
 __all__ = [
     "EPS_DB", "BIM_STEP_DB", "BIM_ITERS", "ATTACKS", "AttackSpec", "Param", "FGSM", "BIM",
     "PGD", "RANDOM_SIGN", "register_attack", "attack_spec", "attacks_where", "control_name",
+    "row_seeds",
     "fgsm", "bim", "pgd", "random_sign",
     "predicted_labels", "cross_entropy_sum", "eval_mode",
     "AttackResult", "attack", "attack_params", "budget_params", "segment_seeds", "CLIP_DB",
@@ -265,6 +266,15 @@ def segment_seeds(seed: int, attack_name: str, segments) -> list[int]:
     k = zlib.crc32(attack_name.encode())  # the name, never a position in a list
     return [int(np.random.SeedSequence([int(seed), k, int(i)]).generate_state(1)[0])
             for i in np.atleast_1d(segments)]
+
+
+def row_seeds(seed: int | None, attack_name: str, segments) -> list[int] | None:
+    """:func:`segment_seeds` for a seeded attack (random sign, PGD's start) given a seed;
+    ``None`` where the attack draws nothing or no seed is set: the one rule every stage
+    that attacks uses, so a segment's draw depends neither on its batch nor on the stage."""
+    if seed is None or not attack_spec(attack_name).seeded:
+        return None
+    return segment_seeds(seed, attack_name, segments)
 
 
 # --------------------------------------------------------------------------- attacks

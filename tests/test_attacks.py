@@ -473,3 +473,14 @@ def test_the_attack_stage_runs_in_exact_float32_with_cudnn_autotuning(tmp_path, 
     assert entry.info()["precision"] == "float32"
     assert (torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision(),
             torch.backends.cudnn.benchmark) == before
+
+
+def test_row_seeds_only_for_a_seeded_attack_with_a_seed():
+    from specadv.attacks import row_seeds, segment_seeds
+
+    rows = [3, 1, 4]
+    assert row_seeds(0, "random_sign", rows) == segment_seeds(0, "random_sign", rows)
+    assert row_seeds(0, "pgd", rows) == segment_seeds(0, "pgd", rows) != row_seeds(0, "random_sign", rows)
+    assert row_seeds(0, "bim", rows) is None and row_seeds(None, "random_sign", rows) is None
+    with pytest.raises(ValueError, match="unknown attack"):
+        row_seeds(0, "deepfool", rows)

@@ -90,7 +90,7 @@ def attack_fold(entry: artifacts.Entry, model, rep: str, x_all, test_idx, y, set
                 rows = test_idx[lo: lo + bs]
                 x = torch.from_numpy(np.asarray(x_all[rows], dtype=np.float32))
                 res = atk.attack(model, to_device(x.numpy(), device), name, params, labels=labels,
-                                 y_true=y[rows], row_seeds=_seeds(a, name, rows))
+                                 y_true=y[rows], row_seeds=atk.row_seeds(a["seed"], name, rows))
                 probs[lo: lo + len(rows)] = _host_probs(model, res.x_adv)
                 if delta is not None:
                     delta[lo: lo + len(rows)] = (res.x_adv.cpu() - x).numpy().astype(np.float16)
@@ -98,14 +98,6 @@ def attack_fold(entry: artifacts.Entry, model, rep: str, x_all, test_idx, y, set
         artifacts.save_npy(entry.path(f"probs_{name}.npy"), probs)
     sweep = eps_sweep(model, x_all, test_idx, y, a, labels, device)
     entry.commit(records=records, sweep=sweep, precision=precision.INFERENCE_PRECISION)
-
-
-def _seeds(settings: dict, name: str, rows):
-    """Each segment's own seed for the random draws (random sign, PGD's start), so that the
-    result depends neither on the batch it is attacked in nor on the device."""
-    if not atk.attack_spec(name).seeded or settings.get("seed") is None:
-        return None
-    return atk.segment_seeds(settings["seed"], name, rows)
 
 
 def attack_batch(settings: dict, device) -> int:
@@ -135,10 +127,10 @@ def eps_sweep(model, x_all, idx, y, settings: dict, labels: str, device) -> list
         row = {"eps": eps, "n": len(rows), "idx": rows.tolist()}
         for name in dict.fromkeys([*a["sweep_attacks"], atk.control_name()]):
             params = atk.budget_params(a, name, eps)
-            x_adv = x if eps == 0 else atk.attack(model, x, name, params, labels=labels,
-                                                  y_true=y[rows],
-                                                  batch_size=attack_batch(a, device),
-                                                  row_seeds=_seeds(a, name, rows)).x_adv
+            x_adv = x if eps == 0 else atk.attack(
+                model, x, name, params, labels=labels, y_true=y[rows],
+                batch_size=attack_batch(a, device),
+                row_seeds=atk.row_seeds(a["seed"], name, rows)).x_adv
             correct = _host_probs(model, x_adv).argmax(1) == y[rows]
             row[name] = float(np.mean(correct))
             row[f"{name}_correct"] = correct.astype(int).tolist()  # for intervals

@@ -122,8 +122,7 @@ def attack_segments(m2d, m1d, rep: str, w, labels, segments, attacks, eps_db,
     x_adv = []
     for name in attacks:
         _check_choice(name, 0.0)
-        seeds = (atk.segment_seeds(a["seed"], name, segments)
-                 if atk.attack_spec(name).seeded and a["seed"] is not None else None)
+        seeds = atk.row_seeds(a["seed"], name, segments)
         for eps in eps_db:
             _check_choice(name, eps)
             x_adv.append(x if eps == 0 else atk.attack(

@@ -176,8 +176,7 @@ def ladder_fold(ds, rep: str, fold: int, models: dict, attacks: dict, reconstruc
                 x_adv = x if eps == 0 else atk.attack(
                     model, x, name, atk.budget_params(a, name, eps), labels=labels,
                     y_true=ds.labels[rows], batch_size=attack_batch(a, device),
-                    row_seeds=atk.segment_seeds(a["seed"], name, rows)
-                    if atk.attack_spec(name).seeded else None).x_adv
+                    row_seeds=atk.row_seeds(a["seed"], name, rows)).x_adv
                 y = y_clean if eps == 0 else r.inverse(clean.db + (x_adv - x), clean, inversion)
                 linf[name][j, at] = host((x_adv - x).abs().amax(dim=(-2, -1)))
                 out["spec"][name][j, at] = host(probs(model, x_adv))
